@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/meshwarn demo --out out/demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(VENV)/bin/ruff check meshwarn tests benchmarks
 	$(PY) -m pytest
 
@@ -33,3 +33,7 @@ bench: $(VENV)/.bench
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
+
+# The web page is tested in a real browser: Debian's chromium (root installs it; CI runs as root).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }

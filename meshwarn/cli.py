@@ -15,8 +15,9 @@ from meshwarn.share import commands as share_commands
 from meshwarn.sim import commands as sim_commands
 from meshwarn.track import commands as track_commands
 from meshwarn.warn import commands as warn_commands
+from meshwarn.web import commands as web_commands
 
-COMMAND_MODULES = (sim_commands, track_commands, share_commands, warn_commands, demo)
+COMMAND_MODULES = (sim_commands, track_commands, share_commands, warn_commands, web_commands, demo)
 
 
 class _Parser(argparse.ArgumentParser):

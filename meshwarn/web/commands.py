@@ -1,0 +1,41 @@
+"""`meshwarn serve`: the common picture for an exercise directory, replayed or live."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from meshwarn.errors import InputError
+
+
+def register(top: argparse._SubParsersAction, exercise: argparse._SubParsersAction) -> None:
+    serve = top.add_parser("serve", help="serve the common-picture page for an exercise directory")
+    serve.add_argument("directory", type=Path, help="exercise directory (with views/)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--live", action="store_true", help="follow the views as a running hub writes them")
+    serve.set_defaults(func=cmd_serve)
+
+
+def print_credentials(directory: Path, by_secret: dict[str, str]) -> None:
+    print(f"Credentials for this exercise (shown once; kept in {directory}/web-credentials.json, mode 600):")
+    for secret, role in sorted(by_secret.items(), key=lambda item: item[1]):
+        print(f"  {role:<8} {secret}")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from meshwarn.web.server import ViewSource, create_app, load_or_create_credentials
+
+    if not args.directory.is_dir():
+        raise InputError(f"{args.directory}: no such exercise directory")
+    source = ViewSource(args.directory, live=args.live)
+    credentials, created = load_or_create_credentials(args.directory, source.partners())
+    if created:
+        print_credentials(args.directory, credentials.by_secret)
+    else:
+        print(f"Credentials: see {args.directory}/web-credentials.json (made when the exercise was set up)")
+    print(f"Common picture: http://{args.host}:{args.port}/  (Ctrl-C to stop)")
+    uvicorn.run(create_app(source, credentials), host=args.host, port=args.port, log_level="warning")
+    return 0
