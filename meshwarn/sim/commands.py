@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from meshwarn.errors import InputError
 from meshwarn.sim.flight import solve_burnout, solve_launch
@@ -22,6 +23,20 @@ def register(top: argparse._SubParsersAction, exercise: argparse._SubParsersActi
     fly.add_argument("--track-step", type=float, default=10.0, metavar="S")
     fly.add_argument("--json", action="store_true", help="print JSON (default: a short text)")
     fly.set_defaults(func=cmd_fly)
+
+    sim = exercise.add_parser(
+        "simulate", help="simulate a scenario: reports as the hub receives them, and truth"
+    )
+    sim.add_argument("scenario", help="a scenario TOML file, or the name of a shipped one (e.g. srbm-salvo)")
+    sim.add_argument("--out", required=True, type=Path, metavar="DIR", help="the exercise directory to write")
+    sim.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
+    sim.add_argument("--quiet", action="store_true", help="no progress bar")
+    sim.set_defaults(func=cmd_simulate)
+
+    plot = exercise.add_parser("plot", help="draw an exercise on a map of the region (PNG)")
+    plot.add_argument("directory", type=Path, metavar="DIR", help="an exercise directory (from simulate)")
+    plot.add_argument("--out", type=Path, metavar="FILE.png", help="default: DIR/map.png")
+    plot.set_defaults(func=cmd_plot)
 
 
 def parse_latlon(text: str) -> tuple[float, float]:
@@ -60,4 +75,39 @@ def cmd_fly(args: argparse.Namespace) -> int:
         for key, value in result.items():
             if key != "ground_track":
                 print(f"{key:>18}: {value}")
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    from meshwarn.sim.scenario import load_scenario
+    from meshwarn.sim.simulate import simulate, summary, write
+
+    if args.seed is not None and args.seed < 0:
+        raise InputError(f"--seed {args.seed} must be a non-negative integer")
+    scenario = load_scenario(args.scenario)
+    total = len(scenario.launches) + len(scenario.sensors) + 1
+    with Progress(disable=args.quiet, transient=True) as progress:
+        task = progress.add_task(f"simulating {scenario.name}", total=total)
+
+        def step(what: str) -> None:
+            progress.update(task, advance=1, description=what)
+
+        sim = simulate(scenario, args.seed, step)
+        write(sim, args.out)
+    for line in summary(sim):
+        print(line)
+    print(f"wrote {args.out}/reports.jsonl, truth.json, scenario.toml")
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from meshwarn.sim.plot import plot_exercise
+
+    out = args.out or args.directory / "map.png"
+    if out.suffix.lower() != ".png":
+        raise InputError(f"--out {out}: the picture is a PNG; name it FILE.png")
+    plot_exercise(args.directory, out)
+    print(f"wrote {out}")
     return 0
