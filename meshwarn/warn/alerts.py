@@ -1,0 +1,337 @@
+"""The alert manager: from a time-ordered stream of tracks to Alert / Update / Cancel messages.
+
+Per event (one track id) and per region it keeps one alert identity
+(``<event>.<region>.<n>``, each message referencing all earlier ones of its region):
+
+- **Alert** when a region first becomes at risk: the remaining overflight corridor
+  crosses it, the 95% impact ellipse touches it, or the ellipse comes within a
+  country's 200 nmi maritime zone. A region must be at risk in ``confirm_updates``
+  consecutive predictions (one lone noisy prediction warns nobody) unless its
+  expected time is within ``urgent_s``, when waiting would cost the lead time.
+- **Update** when its expected time moves by ``time_change_s`` or the area at risk
+  changes by ``area_change`` (1 - intersection/union), at most once per
+  ``min_update_interval_s`` unless the time moves by ``large_time_change_s`` or the
+  reason changes (no flood).
+- **Cancel** ("all clear") once the missile has passed over it or come down, or
+  once ``cancel_after_updates`` consecutive predictions no longer put it at risk.
+
+Only regions of ``policy.countries`` are warned; tentative tracks warn nobody.
+
+A lost track never freezes an alert. While a track is coasting, or after it was
+deleted before its predicted impact, the corridor and the ellipse are drawn with
+an uncertainty that grows: the cross-track width is at least what the track's own
+position/velocity covariance gives at each point of the path, plus the drift an
+unmodelled acceleration (``lost_accel_mps2``, larger in boost) would cause since the
+last fix. Call :meth:`AlertManager.advance` as time passes (the exercise runner
+does it on every track of any event): a lost event is then re-assessed with the
+grown uncertainty (which may warn more regions, and updates the ones warned),
+and everything is cancelled once the predicted impact time (+3 sigma) has gone.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from meshwarn.geo.regions import RegionSet, load_regions
+from meshwarn.model import Alert, ImpactPrediction, Track
+from meshwarn.warn.areas import Hit, corridor_segments, ellipse_polygon, impact_hits, overflown
+
+K95_1D = 1.96
+MAX_GROWTH_KM = 500.0
+
+
+@dataclass(frozen=True)
+class WarnPolicy:
+    countries: tuple[str, ...] = ("JPN", "KOR")
+    confirm_updates: int = 2
+    urgent_s: float = 60.0
+    min_update_interval_s: float = 30.0
+    time_change_s: float = 20.0
+    large_time_change_s: float = 90.0
+    area_change: float = 0.5
+    cancel_after_updates: int = 2
+    passed_margin_s: float = 10.0
+    lost_accel_mps2: float = 1.0
+    lost_boost_accel_mps2: float = 10.0
+
+
+@dataclass
+class _RegionState:
+    ids: list[str] = field(default_factory=list)
+    active: bool = False
+    pending: int = 0
+    misses: int = 0
+    last_sent: float = -math.inf
+    time: float = 0.0
+    end: float = 0.0
+    reason: str = ""
+    area: BaseGeometry | None = None
+
+
+@dataclass
+class _Event:
+    event_id: str
+    track: Track
+    last_fix: float  # time of the last track that was not coasting
+    lost: bool = False
+    regions: dict[str, _RegionState] = field(default_factory=dict)
+
+
+def hhmmss(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).strftime("%H:%M:%S UTC")
+
+
+class AlertManager:
+    """Feed :meth:`update` every track in time order; it returns the alerts to send."""
+
+    def __init__(self, policy: WarnPolicy | None = None, regions: RegionSet | None = None) -> None:
+        self.policy = policy or WarnPolicy()
+        self.regions = regions or load_regions()
+        self.events: dict[str, _Event] = {}
+        self.issued: list[Alert] = []
+
+    # --- input -------------------------------------------------------------------------
+
+    def update(self, track: Track) -> list[Alert]:
+        """Take one track update (in time order) and return any alerts it causes."""
+        if track.domain != "missile" or track.status == "tentative" and track.id not in self.events:
+            return []
+        event = self.events.get(track.id)
+        if event is None:
+            event = self.events[track.id] = _Event(f"EV-{track.id}", track, track.time)
+        if track.status == "deleted":
+            return self._deleted(event, track)
+        event.track = track
+        event.lost = track.status == "coasting"
+        if not event.lost:
+            event.last_fix = track.time
+        return self._assess(event, track.time)
+
+    def advance(self, now: float) -> list[Alert]:
+        """Let time pass: re-assess lost events with grown uncertainty, cancel what has passed."""
+        out: list[Alert] = []
+        for event in self.events.values():
+            if event.lost and now > event.track.time:
+                out += self._assess(event, now)
+            elif not event.lost:
+                out += self._cancel_passed(event, now)
+        return out
+
+    def finish(self, now: float) -> list[Alert]:
+        """End of the run: every alert still active is cancelled once its time has passed."""
+        return self.advance(now)
+
+    # --- decisions -----------------------------------------------------------------------
+
+    def _deleted(self, event: _Event, track: Track) -> list[Alert]:
+        impact = event.track.impact
+        if impact is None or track.time >= impact.time - self.policy.passed_margin_s:
+            return self._cancel_all(event, track.time, "the missile has come down")
+        event.lost = True  # deleted before its predicted impact: keep warning, uncertainty grows
+        return self._assess(event, track.time)
+
+    def _assess(self, event: _Event, now: float) -> list[Alert]:
+        track, impact = event.track, event.track.impact
+        if impact is None:
+            return self._cancel_passed(event, now)
+        if event.lost and now > impact.time + 3.0 * impact.sigma_time_s + self.policy.passed_margin_s:
+            return self._cancel_all(event, now, "the predicted impact time has passed (track lost)")
+        hits = self.hazards(track, now, lost_since=event.last_fix if event.lost else None)
+        return self._reconcile(event, hits, now)
+
+    def hazards(self, track: Track, now: float, lost_since: float | None = None) -> dict[str, Hit]:
+        """The regions of the policy's countries at risk from this track at time now."""
+        impact = track.impact
+        assert impact is not None
+        grow = self._growth_km(track, now, lost_since)
+        widths = self._widths_km(track, impact, grow)
+        hits: list[Hit] = []
+        if len(impact.ground_track) > 0:
+            hits += overflown(self.regions, *corridor_segments(impact.ground_track, widths, now))
+        end = impact.time + 3.0 * impact.sigma_time_s
+        hits += impact_hits(self.regions, ellipse_polygon(impact.ellipse, grow), impact.time, end)
+        out: dict[str, Hit] = {}
+        for hit in hits:
+            if hit.region.country not in self.policy.countries:
+                continue
+            prev = out.get(hit.region.code)
+            if prev is None or hit.reason != "overflight":  # impact outranks overflight
+                out[hit.region.code] = hit if prev is None else _merge(prev, hit)
+        return out
+
+    def _widths_km(self, track: Track, impact: ImpactPrediction, grow: float) -> np.ndarray:
+        """Cross-track 95% half-widths: the tracker's, or the track covariance's if wider, plus growth."""
+        times = np.array([p[0] for p in impact.ground_track], dtype=float)
+        given = np.asarray(impact.track_sigma_km, dtype=float)
+        if len(given) == len(times) and grow == 0.0 and track.status != "coasting":
+            return given  # a live track: the tracker's own corridor
+        given = given if len(given) == len(times) else np.zeros(len(times))
+        sp, sv = _sigmas(track)
+        from_cov = K95_1D * np.sqrt(sp**2 + (sv * np.maximum(times - track.time, 0.0)) ** 2) / 1000.0
+        return np.maximum(given, from_cov) + grow
+
+    def _growth_km(self, track: Track, now: float, lost_since: float | None) -> float:
+        if lost_since is None:
+            return 0.0
+        accel = (
+            self.policy.lost_boost_accel_mps2
+            if track.phase in ("boost", "unknown")
+            else self.policy.lost_accel_mps2
+        )
+        dt = max(now - lost_since, 0.0)
+        return min(K95_1D * 0.5 * accel * dt * dt / 1000.0, MAX_GROWTH_KM)
+
+    def _reconcile(self, event: _Event, hits: dict[str, Hit], now: float) -> list[Alert]:
+        p = self.policy
+        out: list[Alert] = []
+        for code, hit in hits.items():
+            st = event.regions.setdefault(code, _RegionState())
+            st.misses = 0
+            if not st.active:
+                st.pending += 1
+                if st.pending >= p.confirm_updates or hit.time - now <= p.urgent_s:
+                    out.append(self._send(event, st, hit, now, "Alert"))
+            elif self._material(st, hit, now):
+                out.append(self._send(event, st, hit, now, "Update"))
+            else:
+                st.end = max(st.end, hit.end) if hit.reason == st.reason else hit.end
+        for code, st in event.regions.items():
+            if code in hits:
+                continue
+            st.pending = 0
+            if not st.active:
+                continue
+            st.misses += 1
+            if st.time <= now:  # it was due by now and the remaining path no longer covers it
+                out.append(self._cancel(event, code, st, now, _passed(st.reason)))
+            elif st.misses >= p.cancel_after_updates and not event.lost:
+                out.append(self._cancel(event, code, st, now, "no longer at risk"))
+        return out
+
+    def _material(self, st: _RegionState, hit: Hit, now: float) -> bool:
+        p = self.policy
+        dt = abs(hit.time - st.time)
+        escalation = hit.reason != st.reason and hit.reason != "overflight"
+        if escalation:
+            return True
+        if st.time <= now:  # passing over it now: the corridor shrinks as it goes, nothing new to say
+            return False
+        if dt >= p.large_time_change_s:
+            return True
+        if now - st.last_sent < p.min_update_interval_s:
+            return False
+        return dt >= p.time_change_s or hit.reason != st.reason or _change(st.area, hit.area) >= p.area_change
+
+    def _cancel_passed(self, event: _Event, now: float) -> list[Alert]:
+        return [
+            self._cancel(event, code, st, now, _passed(st.reason))
+            for code, st in event.regions.items()
+            if st.active and st.end + self.policy.passed_margin_s <= now
+        ]
+
+    def _cancel_all(self, event: _Event, now: float, why: str) -> list[Alert]:
+        return [self._cancel(event, code, st, now, why) for code, st in event.regions.items() if st.active]
+
+    # --- messages ------------------------------------------------------------------------
+
+    def _send(self, event: _Event, st: _RegionState, hit: Hit, now: float, kind: str) -> Alert:
+        st.active, st.pending, st.misses, st.last_sent = True, 0, 0, now
+        st.time, st.end, st.reason, st.area = hit.time, hit.end, hit.reason, hit.area
+        region = hit.region
+        what = {
+            "overflight": f"Missile expected to pass over {region.name} at {hhmmss(hit.time)}",
+            "impact": f"Missile may come down in {region.name} at {hhmmss(hit.time)}",
+            "maritime_zone": f"Missile expected to come down in {region.name} at {hhmmss(hit.time)}",
+        }[hit.reason]
+        if event.lost:
+            what += " (track lost: area widened)"
+        return self._emit(
+            event, region.code, region.name, region.country, st, kind, hit.reason, now, what, hit.area
+        )
+
+    def _cancel(self, event: _Event, code: str, st: _RegionState, now: float, why: str) -> Alert:
+        st.active, st.pending, st.misses, st.last_sent = False, 0, 0, now
+        region = self.regions.get(code)
+        name = region.name if region else code
+        country = region.country if region else "UNK"
+        headline = f"All clear for {name}: {why}"
+        return self._emit(event, code, name, country, st, "Cancel", st.reason, now, headline, st.area)
+
+    def _emit(
+        self,
+        event: _Event,
+        code: str,
+        name: str,
+        country: str,
+        st: _RegionState,
+        kind: str,
+        reason: str,
+        now: float,
+        headline: str,
+        area: BaseGeometry | None,
+    ) -> Alert:
+        alert = Alert(
+            id=f"{event.event_id}.{code}.{len(st.ids) + 1}",
+            event_id=event.event_id,
+            track_id=event.track.id,
+            region_code=code,
+            region_name=name,
+            country=country,
+            msg_type=kind,
+            reason=reason,
+            sent=now,
+            expected_time=st.time,
+            headline=headline,
+            references=tuple(st.ids),
+            polygon=ring(area),
+            provenance=event.track.provenance,
+            classification=event.track.classification,
+        )
+        st.ids.append(alert.id)
+        self.issued.append(alert)
+        return alert
+
+
+def _passed(reason: str) -> str:
+    return "the missile has passed" if reason == "overflight" else "the missile has come down"
+
+
+def _merge(a: Hit, b: Hit) -> Hit:
+    """Overflight and impact over one region: the impact, from the earlier time."""
+    return Hit(b.region, b.reason, min(a.time, b.time), max(a.end, b.end), shapely.union(a.area, b.area))
+
+
+def _change(old: BaseGeometry | None, new: BaseGeometry) -> float:
+    if old is None or old.is_empty or new.is_empty:
+        return 1.0
+    union = shapely.union(old, new).area
+    return 1.0 - shapely.intersection(old, new).area / union if union > 0 else 0.0
+
+
+def _sigmas(track: Track) -> tuple[float, float]:
+    """1-sigma horizontal position (m) and velocity (m/s) of the track."""
+    sp = track.sigma_position_m
+    if len(track.covariance) == 36:
+        c = np.asarray(track.covariance, dtype=float).reshape(6, 6)
+        sp = max(sp, math.sqrt(max(np.trace(c[:3, :3]), 0.0) / 3.0))
+        return sp, math.sqrt(max(np.trace(c[3:, 3:]), 0.0) / 3.0)
+    return sp, 0.0
+
+
+def ring(area: BaseGeometry | None, max_points: int = 64) -> list[tuple[float, float]]:
+    """One closed (lat, lon) ring covering the area (its convex hull, simplified)."""
+    if area is None or area.is_empty:
+        return []
+    hull = shapely.convex_hull(area)
+    if hull.geom_type != "Polygon":
+        hull = hull.buffer(0.01)
+    tol = 0.001
+    while len(hull.exterior.coords) > max_points:
+        hull, tol = hull.simplify(tol), tol * 2
+    return [(round(y, 5), round(x, 5)) for x, y in hull.exterior.coords]
