@@ -28,14 +28,19 @@ def tracks_from_truth(
     track_id: str = "T1",
     first_s: float = 60.0,
     step_s: float = 5.0,
-    width_km: Schedule = decaying(60.0, 8.0, 60.0),
-    offset_km: Schedule = decaying(30.0, 0.0, 60.0),
+    width_km: Schedule | None = None,
+    offset_km: Schedule | None = None,
     path_step_s: float = 10.0,
     until_s: float | None = None,
     status: str = "confirmed",
     provenance: tuple[str, ...] = ("JPN", "KOR"),
 ) -> list[Track]:
-    """Tracks every step_s from first_s after launch until impact (or until_s), in time order."""
+    """Tracks every step_s from first_s after launch until impact (or until_s), in time order.
+
+    Defaults: a 95% corridor half-width from 60 km down to 8 km, and a sideways bias from
+    30 km down to 0, both decaying with a 60 s time constant."""
+    width_km = width_km or decaying(60.0, 8.0, 60.0)
+    offset_km = offset_km or decaying(30.0, 0.0, 60.0)
     s = np.asarray(obj.samples, dtype=float)
     last = obj.impact_time - obj.launch_time if until_s is None else until_s
     out = []
