@@ -14,7 +14,8 @@ function fitBBox() {
   let [lo0, lo1, la0, la1] = [124, 146, 30, 46];
   for (const v of Object.values(state.views)) for (const m of v.messages) {
     const b = m.body, pts = [];
-    if (m.kind === "track") { pts.push([b.lon, b.lat]); if (b.impact) pts.push([b.impact.ellipse.lon, b.impact.ellipse.lat]); }
+    if (m.kind === "track") pts.push([b.lon, b.lat]);
+    if ((m.kind === "track" || m.kind === "impact") && b.impact) pts.push([b.impact.ellipse.lon, b.impact.ellipse.lat]);
     for (const [lon, lat] of pts) { lo0 = Math.min(lo0, lon); lo1 = Math.max(lo1, lon); la0 = Math.min(la0, lat); la1 = Math.max(la1, lat); }
   }
   [lo0, lo1, la0, la1] = [Math.max(100, lo0 - 2), Math.min(165, lo1 + 2), Math.max(15, la0 - 2), Math.min(60, la1 + 2)];
@@ -29,7 +30,8 @@ const $ = (id) => document.getElementById(id);
 // --- messages: normalise whatever envelope the hub wrote into {kind, time, body} ---
 function unwrap(m) {
   for (const key of ["message", "payload", "body", "track", "alert"]) {
-    if (m && typeof m[key] === "object" && m[key] !== null && !Array.isArray(m[key]) && m[key].id) {
+    const inner = m && m[key];
+    if (inner && typeof inner === "object" && !Array.isArray(inner) && (inner.id || inner.track_id)) {
       return { envelope: m, body: m[key] };
     }
   }
@@ -37,16 +39,20 @@ function unwrap(m) {
 }
 function classify(raw) {
   const { envelope, body } = unwrap(raw);
-  if (body.msg_type && body.region_code) return { kind: "alert", time: body.sent, body, envelope };
-  if (body.status && body.lat !== undefined) return { kind: "track", time: body.time, body, envelope };
-  if (body.unit && body.lat !== undefined) return { kind: "unit", time: body.time, body, envelope };
-  if (body.kind && body.evidence) return { kind: "anomaly", time: body.time, body, envelope };
-  return { kind: "other", time: body.time || body.sent || envelope.time || 0, body, envelope };
+  // A hub ViewMessage says its kind and when it was released to the partner (after any agreed delay).
+  const released = envelope !== body && typeof envelope.release === "number" ? envelope.release : null;
+  let kind = "other", time = body.time || body.sent || envelope.time || 0;
+  if (body.msg_type && body.region_code) { kind = "alert"; time = body.sent; }
+  else if (body.status && body.lat !== undefined) { kind = "track"; time = body.time; }
+  else if (body.track_id && "impact" in body) { kind = "impact"; time = body.time; }
+  else if (body.unit && body.lat !== undefined) { kind = "unit"; time = body.time; }
+  else if (body.kind && body.evidence) { kind = "anomaly"; time = body.time; }
+  return { kind, time: released ?? time, body, envelope };
 }
 
 // --- picture at time t: latest state of every track and alert up to t ---
 function pictureAt(messages, t) {
-  const tracks = new Map(), history = new Map(), alerts = new Map(), events = [];
+  const tracks = new Map(), history = new Map(), alerts = new Map(), events = [], impacts = new Map();
   for (const m of messages) {
     if (m.time > t) break;
     if (m.kind === "track") {
@@ -55,13 +61,15 @@ function pictureAt(messages, t) {
       if (!history.has(b.id)) history.set(b.id, []);
       history.get(b.id).push([b.lon, b.lat]);
       if (b.status === "deleted") tracks.delete(b.id);
+    } else if (m.kind === "impact") {
+      if (m.body.impact && m.body.status !== "deleted") impacts.set(m.body.track_id, m.body); else impacts.delete(m.body.track_id);
     } else if (m.kind === "alert") {
       const key = `${m.body.event_id}/${m.body.region_code}`;
       if (m.body.msg_type === "Cancel") alerts.delete(key); else alerts.set(key, m.body);
       events.push(m);
     }
   }
-  return { tracks, history, alerts, events };
+  return { tracks, history, alerts, events, impacts };
 }
 
 // --- drawing ---
@@ -126,6 +134,7 @@ function drawEllipse(ctx, canvas, e) {
   ctx.strokeStyle = "#ff5050"; ctx.stroke();
 }
 function drawTracks(ctx, canvas, pic) {
+  for (const n of pic.impacts.values()) drawEllipse(ctx, canvas, n.impact.ellipse);  // impact-only agreements
   for (const [id, points] of pic.history) {
     if (!pic.tracks.has(id)) continue;
     ctx.beginPath(); ctx.strokeStyle = "#ffe066"; ctx.lineWidth = 1.5;
@@ -176,7 +185,9 @@ function renderPanel(partner) {
   drawSensors(ctx, canvas, sensorsFor(partner, pic));
   drawTracks(ctx, canvas, pic);
   div.dataset.tracks = pic.tracks.size; div.dataset.alerts = pic.alerts.size;
-  div.querySelector(".summary").textContent = `${pic.tracks.size} tracks, ${pic.alerts.size} regions warned`;
+  div.dataset.impacts = pic.impacts.size;
+  const impactOnly = pic.impacts.size ? `, ${pic.impacts.size} impact areas` : "";
+  div.querySelector(".summary").textContent = `${pic.tracks.size} tracks${impactOnly}, ${pic.alerts.size} regions warned`;
   const rows = [...pic.tracks.values()].map((t) => {
     const impact = t.impact ? `${t.impact.ellipse.lat.toFixed(2)}, ${t.impact.ellipse.lon.toFixed(2)}` : "";
     return `<tr class="track" data-id="${t.id}" data-provenance="${(t.provenance || []).join(" ")}"><td>${t.id}</td><td>${t.status}</td><td>${t.phase}</td>` +
@@ -201,12 +212,17 @@ function renderTimeline(pics) {
   $("events").innerHTML = items.slice(0, 300).map((i) => i[1]).join("");
 }
 function fmt(t) { return new Date(t * 1000).toISOString().slice(11, 19); }
+const renderTimes = [];  // ms per render, read by benchmarks/web.py
+window.meshwarnStats = { renderTimes };
 function render() {
+  const started = performance.now();
   const pics = {};
   for (const p of state.partners) pics[p] = renderPanel(p);
   renderTimeline(pics);
   $("clock").textContent = `${fmt(state.now)} UTC`;
   $("scrub").value = Math.round((state.now - state.t0) / Math.max(1, state.t1 - state.t0) * 1000);
+  renderTimes.push(performance.now() - started);
+  if (renderTimes.length > 1000) renderTimes.shift();
 }
 
 // --- time: replay and live ---
