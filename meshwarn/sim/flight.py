@@ -17,6 +17,7 @@ range grows monotonically with the kick (a flatter turn).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -223,18 +224,23 @@ def _thrust_dir(x: float, y: float, z: float, pitch: float, az: float) -> tuple[
     )
 
 
-def _rk4(state: list[float], dt: float, thrust: tuple[float, float, float] | None) -> list[float]:
-    """One RK4 step of [x, y, z, vx, vy, vz]; thrust (m/s^2, ECEF) held over the step."""
-    tx, ty, tz = thrust if thrust else (0.0, 0.0, 0.0)
+ThrustFn = Callable[[float, list[float]], tuple[float, float, float]]
 
-    def deriv(s: list[float]) -> list[float]:
+
+def _rk4(state: list[float], t: float, dt: float, thrust: ThrustFn | None) -> list[float]:
+    """One RK4 step of [x, y, z, vx, vy, vz]; thrust(t, state) in m/s^2, ECEF, or None when coasting."""
+
+    def deriv(tt: float, s: list[float]) -> list[float]:
         ax, ay, az = ballistic_accel_scalar(*s)
-        return [s[3], s[4], s[5], ax + tx, ay + ty, az + tz]
+        if thrust is not None:
+            tx, ty, tz = thrust(tt, s)
+            ax, ay, az = ax + tx, ay + ty, az + tz
+        return [s[3], s[4], s[5], ax, ay, az]
 
-    k1 = deriv(state)
-    k2 = deriv([s + 0.5 * dt * k for s, k in zip(state, k1, strict=True)])
-    k3 = deriv([s + 0.5 * dt * k for s, k in zip(state, k2, strict=True)])
-    k4 = deriv([s + dt * k for s, k in zip(state, k3, strict=True)])
+    k1 = deriv(t, state)
+    k2 = deriv(t + 0.5 * dt, [s + 0.5 * dt * k for s, k in zip(state, k1, strict=True)])
+    k3 = deriv(t + 0.5 * dt, [s + 0.5 * dt * k for s, k in zip(state, k2, strict=True)])
+    k4 = deriv(t + dt, [s + dt * k for s, k in zip(state, k3, strict=True)])
     return [
         s + dt / 6.0 * (a + 2.0 * b + 2.0 * c + d)
         for s, a, b, c, d in zip(state, k1, k2, k3, k4, strict=True)
@@ -282,18 +288,25 @@ def _fly(
         speed = math.sqrt(s[3] * s[3] + s[4] * s[4] + s[5] * s[5])
         return (s[3] / speed, s[4] / speed, s[5] / speed)
 
-    # Boost: steps aligned on stage boundaries; thrust direction sampled mid-step.
+    # Boost: steps aligned on stage boundaries; thrust evaluated at every Runge-Kutta stage.
+    stage_start = 0.0
     for stage in booster.stages:
         n = max(1, math.ceil(stage.burn_time_s / boost_dt))
         dt = stage.burn_time_s / n
-        for i in range(n):
-            tau_mid = (i + 0.5) * dt
-            d = thrust_dir(t + 0.5 * dt, state)
-            a = thrust_scale * stage.accel(tau_mid)
-            state = _rk4(state, dt, (a * d[0], a * d[1], a * d[2]))
+
+        def thrust(
+            tt: float, s: list[float], stage: Stage = stage, t0: float = stage_start
+        ) -> tuple[float, float, float]:
+            a = thrust_scale * stage.accel(min(tt - t0, stage.burn_time_s))
+            d = thrust_dir(tt, s)
+            return a * d[0], a * d[1], a * d[2]
+
+        for _ in range(n):
+            state = _rk4(state, t, dt, thrust)
             t += dt
             if record:
                 samples.append((t, state))
+        stage_start += stage.burn_time_s
     burnout_s = t
     speed_bo, fpa_bo = _fpa_deg(state)
 
@@ -303,7 +316,7 @@ def _fly(
     dt = coast_dt
     orbital = False
     while True:
-        new = _rk4(state, dt, None)
+        new = _rk4(state, t, dt, None)
         h = height_above_ellipsoid_approx(*new[:3])
         t += dt
         if h > h_max:
@@ -313,13 +326,13 @@ def _fly(
             lo, hi, s_lo = 0.0, dt, state
             for _ in range(40):
                 mid = 0.5 * (lo + hi)
-                s_mid = _rk4(s_lo, mid - lo, None)
+                s_mid = _rk4(s_lo, 0.0, mid - lo, None)
                 if height_above_ellipsoid_approx(*s_mid[:3]) > 0.0:
                     lo, s_lo = mid, s_mid
                 else:
                     hi = mid
             t = t - dt + hi
-            state = _rk4(state, hi, None)
+            state = _rk4(state, 0.0, hi, None)
             if record:
                 samples.append((t, state))
             break
@@ -364,24 +377,39 @@ def _check_site(lat: float, lon: float, azimuth_deg: float) -> None:
 
 
 def _solve_scale(
-    apogee_target_km: float, lat: float, lon: float, az: float, booster: Booster, kick: float
+    apogee_target_km: float,
+    lat: float,
+    lon: float,
+    az: float,
+    booster: Booster,
+    kick: float,
+    guess: float = 1.0,
 ) -> float:
-    """Thrust scale that reaches the apogee with this kick (apogee grows with thrust)."""
+    """Thrust scale that reaches the apogee with this kick (apogee grows with thrust).
+
+    The bracket opens around ``guess`` (the last solution, in the outer search), so
+    most solves need only a handful of flights.
+    """
 
     def miss(log_k: float) -> float:
         o, _, _ = _fly(lat, lon, az, booster, math.exp(log_k), kick)
         return (o.apogee_km if math.isfinite(o.apogee_km) else 1e6) - apogee_target_km
 
-    lo, hi = math.log(0.3), math.log(1.0)
-    while miss(hi) < 0.0:
-        lo, hi = hi, hi + math.log(2.0)
-        if hi > math.log(20.0):
-            raise InputError(f"apogee {apogee_target_km:g} km is beyond a {booster.name} booster")
-    while miss(lo) > 0.0:
-        hi, lo = lo, lo - math.log(2.0)
-        if lo < math.log(0.01):
-            raise InputError(f"apogee {apogee_target_km:g} km is too low to fly")
-    return math.exp(brentq(miss, lo, hi, xtol=1e-6, rtol=1e-7))
+    step = math.log(1.05)
+    lo = hi = math.log(guess)
+    if miss(hi) < 0.0:
+        while miss(hi) < 0.0:
+            lo, hi, step = hi, hi + step, step * 2.0
+            if hi > math.log(20.0):
+                raise InputError(f"apogee {apogee_target_km:g} km is beyond a {booster.name} booster")
+    else:
+        while miss(lo) > 0.0:
+            hi, lo, step = lo, lo - step, step * 2.0
+            if lo < math.log(0.01):
+                raise InputError(f"apogee {apogee_target_km:g} km is too low to fly")
+    if lo == hi:
+        return math.exp(lo)
+    return math.exp(brentq(miss, lo, hi, xtol=1e-7, rtol=1e-9))
 
 
 def solve_launch(
@@ -431,8 +459,11 @@ def _solve_with(
     range_km: float,
     launch_time: float,
 ) -> Trajectory:
+    last_scale = [1.0]
+
     def range_at(kick: float) -> float:
-        k = _solve_scale(apogee_km, lat, lon, azimuth_deg, boost, kick)
+        k = _solve_scale(apogee_km, lat, lon, azimuth_deg, boost, kick, last_scale[0])
+        last_scale[0] = k
         o, _, _ = _fly(lat, lon, azimuth_deg, boost, k, kick)
         return _downrange_km(o, lat, lon, azimuth_deg)
 
@@ -458,7 +489,7 @@ def _solve_with(
                 f"a {boost.name} at that apogee reaches at most {r_hi:.0f} km"
             )
     kick = brentq(lambda p: _safe(range_at, p) - range_km, lo, hi, xtol=1e-5)
-    k = _solve_scale(apogee_km, lat, lon, azimuth_deg, boost, kick)
+    k = _solve_scale(apogee_km, lat, lon, azimuth_deg, boost, kick, last_scale[0])
     trajectory = fly(lat, lon, azimuth_deg, boost.name, k, kick, launch_time=launch_time)
     if trajectory.burnout_fpa_deg < MIN_BURNOUT_FPA_DEG or trajectory.burnout_speed_mps > MAX_BURNOUT_SPEED:
         raise InputError(
@@ -555,7 +586,6 @@ def fly(
         boost,
         thrust_scale,
         kick_deg,
-        boost_dt=step_s,
         coast_dt=step_s,
         record=True,
     )
