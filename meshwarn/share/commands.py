@@ -1,9 +1,151 @@
-"""Subcommands of this stage (registered by meshwarn.cli)."""
+"""`meshwarn exercise run`, `meshwarn exercise compare` and `meshwarn audit verify`."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import shutil
+from pathlib import Path
+
+from meshwarn.errors import InputError
 
 
 def register(top: argparse._SubParsersAction, exercise: argparse._SubParsersAction) -> None:
     """Add this stage's subcommands to `meshwarn` and to `meshwarn exercise`."""
+    run = exercise.add_parser("run", help="simulate, sign, verify, fuse per entitlement group and share")
+    run.add_argument(
+        "scenario", help="scenario file or shipped name, or an exercise directory with reports.jsonl"
+    )
+    run.add_argument("--agreements", required=True, help="agreements file, or a shipped name (trilateral)")
+    run.add_argument("--out", type=Path, required=True, metavar="DIR")
+    run.add_argument("--speed", default="max", help="max (default), realtime, or a factor N (N x real time)")
+    run.add_argument("--seed", type=int, help="simulation seed (default: the scenario's)")
+    run.add_argument("--inject-faults", action="store_true", help="also send four tampered reports")
+    run.set_defaults(func=cmd_run)
+
+    compare = exercise.add_parser("compare", help="what one sharing arrangement changes against another")
+    compare.add_argument("dir_a", type=Path, metavar="DIR_A")
+    compare.add_argument("dir_b", type=Path, metavar="DIR_B")
+    compare.set_defaults(func=cmd_compare)
+
+    audit = top.add_parser("audit", help="check an exercise's store and audit chain")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="STEP")
+    verify = audit_sub.add_parser("verify", help="check the hash chain and every signature")
+    verify.add_argument("directory", type=Path, metavar="DIR")
+    verify.set_defaults(func=cmd_verify)
+
+
+def check_speed(speed: str) -> str:
+    if speed in ("max", "realtime"):
+        return speed
+    try:
+        factor = float(speed)
+    except ValueError:
+        factor = 0.0
+    if not factor > 0:
+        raise InputError(f"--speed {speed!r}: want max, realtime or a number > 0")
+    return speed
+
+
+def default_tracker_factory():  # noqa: ANN201 - the tracker's own type
+    try:
+        from meshwarn.track.tracker import Tracker
+    except ImportError as exc:
+        raise InputError(f"the tracker (meshwarn.track.tracker) is not available: {exc}") from None
+    return Tracker
+
+
+def default_warn_hook():  # noqa: ANN201
+    """The warn stage's hook, when it provides one (``meshwarn.warn.hub_hook.make_hook``)."""
+    try:
+        from meshwarn.warn.hub_hook import make_hook  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return make_hook()
+
+
+def load_deliveries(scenario: str, out: Path, seed: int | None):  # noqa: ANN201
+    """Deliveries from an exercise directory, or from simulating the scenario into `out`."""
+    from meshwarn import exercise
+
+    source = Path(scenario)
+    if source.is_dir():
+        if not (source / exercise.REPORTS).exists():
+            raise InputError(f"{source}: no {exercise.REPORTS} (not a simulated exercise directory)")
+        out.mkdir(parents=True, exist_ok=True)
+        for name in (exercise.REPORTS, exercise.TRUTH, exercise.SCENARIO):
+            if (source / name).exists() and source.resolve() != out.resolve():
+                shutil.copyfile(source / name, out / name)
+        return list(exercise.read_deliveries(source))
+    from meshwarn.sim.scenario import load_scenario
+    from meshwarn.sim.simulate import simulate, write
+
+    sim = simulate(load_scenario(scenario), seed)
+    write(sim, out)
+    return sim.deliveries
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from meshwarn.share.agreements import load
+    from meshwarn.share.run import QUARANTINE, run_exercise
+
+    speed = check_speed(args.speed)
+    agreements = load(args.agreements)
+    factory = default_tracker_factory()
+    deliveries = load_deliveries(args.scenario, args.out, args.seed)
+    outcome = asyncio.run(
+        run_exercise(
+            deliveries,
+            agreements,
+            args.out,
+            factory,
+            speed,
+            warn=default_warn_hook(),
+            faults=args.inject_faults,
+        )
+    )
+    print_summary(outcome, agreements.name)
+    print(f"wrote {args.out}/views/<PARTNER>.jsonl, {QUARANTINE}, store.sqlite, keys.json")
+    return 0
+
+
+def print_summary(outcome, name: str) -> None:  # noqa: ANN001
+    from rich.console import Console
+    from rich.table import Table
+
+    hub = outcome.hub
+    table = Table(
+        title=f"{name}: {outcome.reports} reports in {outcome.wall_s:.1f} s, {len(hub.groups)} fusion groups"
+    )
+    for column in ("partner", "reports accepted", "reports fused", "tracks", "messages", "fusion group"):
+        table.add_column(column, justify="left" if column in ("partner", "fusion group") else "right")
+    for partner, row in hub.summary().items():
+        table.add_row(
+            partner, *(str(row[k]) for k in ("accepted", "fused", "tracks", "messages")), str(row["group"])
+        )
+    console = Console(width=120)
+    console.print(table)
+    for entry in hub.quarantine:
+        console.print(f"quarantined {entry.report_id or '(undecodable)'} on {entry.subject}: {entry.reason}")
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from meshwarn.share.compare import print_table
+
+    print_table(args.dir_a, args.dir_b)
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from meshwarn.share.audit import verify_dir
+
+    findings = verify_dir(args.directory)
+    if findings:
+        print(f"TAMPERED: {findings[0]}")
+        for finding in findings[1:6]:
+            print(f"  also: {finding}")
+        if len(findings) > 6:
+            print(f"  ... {len(findings) - 6} more")
+        return 1
+    print(f"{args.directory}: audit chain intact; every report and outgoing signature verifies")
+    return 0

@@ -1,0 +1,150 @@
+"""The hash-chained audit log, and checking an exercise's store against it.
+
+Each entry is (time, partner, event, ref, digest) plus ``prev``, the hash of
+the entry before, and ``hash`` = SHA-256(prev | time | partner | event | ref |
+digest). ``digest`` is the SHA-256 of the exact bytes the entry is about (an
+accepted report, an outgoing message, a quarantined payload, the key set), so
+editing a stored message, an entry, or removing an entry breaks the chain or a
+digest. The first entry commits to the public keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from meshwarn.errors import InputError
+from meshwarn.model import MessageError, Report, from_msgpack
+from meshwarn.share.messages import ViewMessage
+from meshwarn.share.signing import HUB, PublicKeys, canonical_bytes
+from meshwarn.store.sqlite import Store
+
+GENESIS = "0" * 64
+STORE = "store.sqlite"
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def entry_hash(prev: str, time: float, partner: str, event: str, ref: str, digest: str) -> str:
+    text = "|".join((prev, repr(float(time)), partner, event, ref, digest))
+    return sha256(text.encode())
+
+
+def keys_digest(raw: dict[str, bytes]) -> str:
+    return sha256(b"".join(name.encode() + b"=" + key for name, key in sorted(raw.items())))
+
+
+class AuditLog:
+    """Appends chained entries to the store; ``head`` is the latest hash (partners get it in receipts)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.head = store.last_audit_hash() or GENESIS
+
+    def append(self, time: float, partner: str, event: str, ref: str, digest: str) -> str:
+        new = entry_hash(self.head, time, partner, event, ref, digest)
+        self.store.add_audit((time, partner, event, ref, digest, self.head, new))
+        self.head = new
+        return new
+
+
+def view_canonical(message: ViewMessage) -> bytes:
+    import msgspec
+
+    return msgspec.msgpack.encode(msgspec.structs.replace(message, signature=""))
+
+
+@dataclass
+class Finding:
+    entry: int  # audit sequence number (0: not in the log at all)
+    problem: str
+
+    def __str__(self) -> str:
+        return f"audit entry {self.entry}: {self.problem}" if self.entry else self.problem
+
+
+def verify_store(store: Store) -> list[Finding]:
+    """Every problem found, earliest audit entry first; empty when all is intact."""
+    findings: list[Finding] = []
+    digests: dict[tuple[str, str], tuple[int, str]] = {}
+    prev = GENESIS
+    for seq, time, partner, event, ref, digest, stored_prev, stored_hash in store.audit():
+        if stored_prev != prev:
+            findings.append(Finding(seq, "chain broken: prev does not match the hash of the entry before"))
+        elif entry_hash(prev, time, partner, event, ref, digest) != stored_hash:
+            findings.append(Finding(seq, f"entry edited: {event} {ref} does not hash to its stored hash"))
+        prev = stored_hash
+        digests[(event, ref)] = (seq, digest)
+    raw_keys = store.keys()
+    keys = PublicKeys.from_raw(raw_keys)
+    findings += _check_keys(raw_keys, digests)
+    findings += _check_reports(store, keys, digests)
+    findings += _check_outgoing(store, keys, digests)
+    return sorted(findings, key=lambda f: (f.entry == 0, f.entry))
+
+
+def _check_keys(raw: dict[str, bytes], digests: dict[tuple[str, str], tuple[int, str]]) -> list[Finding]:
+    seq, digest = digests.get(("keys", "exercise"), (0, ""))
+    if digest != keys_digest(raw):
+        return [Finding(seq, "public keys differ from those the log committed to")]
+    return []
+
+
+def _check_reports(store: Store, keys: PublicKeys, digests: dict) -> list[Finding]:
+    out = []
+    for rid, origin, _subject, _vis, payload in store.reports():
+        seq, digest = digests.get(("accepted", rid), (0, ""))
+        if not seq:
+            out.append(Finding(0, f"report {rid} is stored but was never logged as accepted"))
+            continue
+        if sha256(payload) != digest:
+            out.append(Finding(seq, f"report {rid}: stored bytes differ from those logged"))
+            continue
+        try:
+            report = from_msgpack(payload, Report)
+        except MessageError as exc:
+            out.append(Finding(seq, f"report {rid}: {exc}"))
+            continue
+        if report.label.originator != origin or not keys.verify(
+            origin, canonical_bytes(report), report.signature
+        ):
+            out.append(Finding(seq, f"report {rid}: signature does not verify for {origin}"))
+    return out
+
+
+def _check_outgoing(store: Store, keys: PublicKeys, digests: dict) -> list[Finding]:
+    out = []
+    for seq_out, partner, _kind, _prov, _grp, _ref, payload in store.outgoing():
+        seq, digest = digests.get(("delivered", str(seq_out)), (0, ""))
+        if not seq:
+            out.append(Finding(0, f"outgoing message {seq_out} to {partner} was never logged"))
+            continue
+        if sha256(payload) != digest:
+            out.append(
+                Finding(seq, f"outgoing message {seq_out} to {partner}: bytes differ from those logged")
+            )
+            continue
+        try:
+            message = from_msgpack(payload, ViewMessage)
+        except MessageError as exc:
+            out.append(Finding(seq, f"outgoing message {seq_out}: {exc}"))
+            continue
+        if not keys.verify(HUB, view_canonical(message), message.signature):
+            out.append(
+                Finding(seq, f"outgoing message {seq_out} to {partner}: hub signature does not verify")
+            )
+    return out
+
+
+def verify_dir(directory: Path) -> list[Finding]:
+    path = Path(directory) / STORE
+    if not path.exists():
+        raise InputError(f"{directory}: no {STORE} (not a `meshwarn exercise run` directory)")
+    store = Store(path)
+    try:
+        return verify_store(store)
+    finally:
+        store.db.close()
