@@ -1,0 +1,1 @@
+"""Maritime domain awareness: AIS ingest, simulated traffic, surface tracking and anomalies."""
