@@ -6,8 +6,8 @@ Per event (one track id) and per region it keeps one alert identity
 - **Alert** when a region first becomes at risk: the remaining overflight corridor
   crosses it, the 95% impact ellipse touches it, or the ellipse comes within a
   country's 200 nmi maritime zone. A region must be at risk in ``confirm_updates``
-  consecutive predictions (one lone noisy prediction warns nobody) unless its
-  expected time is within ``urgent_s``, when waiting would cost the lead time.
+  consecutive predictions: one lone noisy prediction warns nobody, at the cost of one
+  update interval (seconds) of lead time.
 - **Update** when its expected time moves by ``time_change_s`` or the area at risk
   changes by ``area_change`` (1 - intersection/union), at most once per
   ``min_update_interval_s`` unless the time moves by ``large_time_change_s`` or the
@@ -50,7 +50,6 @@ MAX_GROWTH_KM = 500.0
 class WarnPolicy:
     countries: tuple[str, ...] = ("JPN", "KOR")
     confirm_updates: int = 2
-    urgent_s: float = 60.0
     min_update_interval_s: float = 30.0
     time_change_s: float = 20.0
     large_time_change_s: float = 90.0
@@ -195,7 +194,7 @@ class AlertManager:
             st.misses = 0
             if not st.active:
                 st.pending += 1
-                if st.pending >= p.confirm_updates or hit.time - now <= p.urgent_s:
+                if st.pending >= p.confirm_updates:
                     out.append(self._send(event, st, hit, now, "Alert"))
             elif self._material(st, hit, now):
                 out.append(self._send(event, st, hit, now, "Update"))

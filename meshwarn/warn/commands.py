@@ -1,9 +1,121 @@
-"""Subcommands of this stage (registered by meshwarn.cli)."""
+"""Subcommands of the warning stage (registered by meshwarn.cli).
+
+meshwarn exercise warn DIR       tracks.jsonl -> alerts.jsonl and alerts/<id>.xml (CAP 1.2)
+meshwarn export geojson DIR      tracks, predictions, ellipses, warned regions -> GeoJSON
+meshwarn export cot DIR          tracks as Cursor-on-Target events, to a file or a TAK server
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from meshwarn.errors import InputError
+from meshwarn.exercise import read_jsonl, read_tracks, write_jsonl
+from meshwarn.model import Alert, Track
+from meshwarn.warn.alerts import AlertManager, WarnPolicy, hhmmss
+from meshwarn.warn.cap import write_alerts
+from meshwarn.warn.cot import send_events, track_events
+from meshwarn.warn.geojson import feature_collection
+
+ALERTS_JSONL = "alerts.jsonl"
 
 
 def register(top: argparse._SubParsersAction, exercise: argparse._SubParsersAction) -> None:
     """Add this stage's subcommands to `meshwarn` and to `meshwarn exercise`."""
+    warn = exercise.add_parser("warn", help="issue CAP alerts from an exercise's tracks")
+    warn.add_argument("directory", type=Path, metavar="DIR")
+    warn.add_argument("--status", choices=["Exercise", "Actual", "Test"], default="Exercise")
+    warn.add_argument(
+        "--countries", default="JPN,KOR", help="whose regions to warn (alpha-3, comma-separated)"
+    )
+    warn.set_defaults(func=cmd_warn)
+
+    export = top.add_parser("export", help="export an exercise for other tools")
+    sub = export.add_subparsers(dest="export_command", required=True, metavar="FORMAT")
+    gj = sub.add_parser("geojson", help="tracks, ground tracks, 95%% ellipses and warned regions as GeoJSON")
+    gj.add_argument("directory", type=Path, metavar="DIR")
+    gj.add_argument("--out", type=Path, help="default: DIR/exercise.geojson")
+    gj.set_defaults(func=cmd_geojson)
+    cot = sub.add_parser("cot", help="tracks, launch points and impact areas as Cursor-on-Target events")
+    cot.add_argument("directory", type=Path, metavar="DIR")
+    cot.add_argument("--out", type=Path, help="default: DIR/cot.xml (one event per line)")
+    cot.add_argument("--tak", metavar="HOST:PORT", help="stream to a TAK server's TCP input instead")
+    cot.set_defaults(func=cmd_cot)
+
+
+def issue_alerts(tracks: Iterable[Track], policy: WarnPolicy | None = None) -> list[Alert]:
+    """Run the alert manager over tracks in time order; ends with every passed alert cancelled."""
+    manager = AlertManager(policy)
+    last = 0.0
+    for track in sorted(tracks, key=lambda t: t.time):
+        manager.update(track)
+        manager.advance(track.time)
+        last = track.time
+    ends = [
+        e.track.impact.time + 3 * e.track.impact.sigma_time_s
+        for e in manager.events.values()
+        if e.track.impact
+    ]
+    manager.finish(max([last, *ends]) + 3600.0)
+    return manager.issued
+
+
+def warn_exercise(
+    directory: Path, *, status: str = "Exercise", policy: WarnPolicy | None = None
+) -> list[Alert]:
+    """Alerts for an exercise directory: writes DIR/alerts.jsonl and DIR/alerts/<id>.xml."""
+    directory = Path(directory)
+    alerts = issue_alerts(read_tracks(directory), policy)
+    write_jsonl(directory / ALERTS_JSONL, alerts)
+    write_alerts(directory, alerts, status=status)
+    return alerts
+
+
+def read_alerts(directory: Path) -> list[Alert]:
+    path = Path(directory) / ALERTS_JSONL
+    return list(read_jsonl(path, Alert)) if path.exists() else []
+
+
+def cmd_warn(args: argparse.Namespace) -> int:
+    countries = tuple(c.strip().upper() for c in args.countries.split(",") if c.strip())
+    if not countries or any(len(c) != 3 or not c.isalpha() for c in countries):
+        raise InputError(f"--countries: expected alpha-3 codes such as JPN,KOR, got {args.countries!r}")
+    alerts = warn_exercise(args.directory, status=args.status, policy=WarnPolicy(countries=countries))
+    for a in alerts:
+        print(f"{hhmmss(a.sent)}  {a.msg_type:<6} {a.region_code:<7} {a.reason:<13} {a.headline}")
+    print(f"{len(alerts)} messages -> {args.directory / 'alerts'}/")
+    return 0
+
+
+def cmd_geojson(args: argparse.Namespace) -> int:
+    directory = Path(args.directory)
+    collection = feature_collection(read_tracks(directory), read_alerts(directory))
+    out = args.out or directory / "exercise.geojson"
+    out.write_text(json.dumps(collection))
+    print(f"{len(collection['features'])} features -> {out}")
+    return 0
+
+
+def cmd_cot(args: argparse.Namespace) -> int:
+    events = [e for t in read_tracks(args.directory) for e in track_events(t)]
+    if args.tak:
+        host, _, port = args.tak.rpartition(":")
+        if not host or not port.isdigit():
+            raise InputError(f"--tak: expected HOST:PORT, got {args.tak!r}")
+        try:
+            sent = asyncio.run(send_events(host, int(port), events))
+        except OSError as exc:
+            raise InputError(f"--tak {args.tak}: {exc.strerror or exc}") from None
+        print(f"{sent} CoT events -> tcp://{args.tak}")
+        return 0
+    out = args.out or Path(args.directory) / "cot.xml"
+    with out.open("wb") as f:
+        for e in events:
+            f.write(e.replace(b"\n", b"") + b"\n")
+    print(f"{len(events)} CoT events -> {out}", file=sys.stdout)
+    return 0

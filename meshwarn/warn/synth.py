@@ -83,7 +83,7 @@ def _track(
     for i, p in enumerate(path):
         a, b = (path[i], path[i + 1]) if i + 1 < len(path) else (path[max(i - 1, 0)], path[i])
         brg = initial_bearing_deg(a[1], a[2], b[1], b[2])
-        lat, lon = destination(p[1], p[2], brg + 90.0, offset) if offset > 0 else (p[1], p[2])
+        lat, lon = destination(p[1], p[2], brg + 90.0, offset) if offset else (p[1], p[2])
         shifted.append((float(p[0]), float(lat), float(lon), float(max(p[3], 0.0))))
     heading = (
         initial_bearing_deg(path[-2][1], path[-2][2], path[-1][1], path[-1][2]) if len(path) > 1 else 0.0

@@ -1,0 +1,212 @@
+"""Cursor on Target: tracks, launch points, impact ellipses and predicted paths for TAK.
+
+Type codes follow the CoT type tree (atoms from MIL-STD-2525B function codes):
+
+- missile in flight: ``a-h-A-W-M-S-S`` (hostile / air track / weapon / missile in flight /
+  surface-launched / surface-to-surface missile; 2525B SHAPWMSS--);
+- launch point: ``a-h-G-E-W-M-S`` (hostile ground equipment, surface-to-surface missile launcher);
+- predicted impact: ``u-d-c-e`` (a drawn ellipse, ``<shape><ellipse major minor angle>``, semi-axes
+  in metres, the 95% ellipse) and the predicted ground track ``u-d-f`` (a drawn polyline of
+  ``<link point>``).
+
+``ce``/``le`` are 1-sigma circular and vertical errors in metres, from the track's 6x6 ECEF
+covariance when it has one (the larger horizontal eigenvalue, the up variance), else its
+``sigma_position_m``; 9999999 means unknown, as CoT has it.
+
+Transport: :class:`CotServer` is a TCP streaming server (what a TAK client or a TAK server's
+"streaming input" connects to); each event goes to every connected client, and a client that
+joins late first gets the latest event of every uid. :func:`send_events` pushes events to a TAK
+server's TCP input (usually port 8087).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import numpy as np
+from lxml import etree
+
+from meshwarn.geo.earth import enu_rotation
+from meshwarn.model import Track
+
+MISSILE_TYPE = "a-h-A-W-M-S-S"
+LAUNCH_TYPE = "a-h-G-E-W-M-S"
+IMPACT_TYPE = "u-d-c-e"
+PATH_TYPE = "u-d-f"
+UNKNOWN_ERR = 9999999.0
+TRACK_STALE_S = 30.0
+
+
+def cot_time(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _event(uid: str, type_: str, t: float, stale: float, how: str, lat: float, lon: float, hae: float,
+           ce: float, le: float) -> tuple[etree._Element, etree._Element]:  # fmt: skip
+    ev = etree.Element("event", version="2.0", uid=uid, type=type_, how=how)
+    ev.set("time", cot_time(t))
+    ev.set("start", cot_time(t))
+    ev.set("stale", cot_time(stale))
+    etree.SubElement(
+        ev, "point", lat=f"{lat:.6f}", lon=f"{lon:.6f}", hae=f"{hae:.1f}", ce=f"{ce:.1f}", le=f"{le:.1f}"
+    )
+    return ev, etree.SubElement(ev, "detail")
+
+
+def errors_m(track: Track) -> tuple[float, float]:
+    """(ce, le): 1-sigma horizontal radius and vertical error, metres."""
+    if len(track.covariance) == 36:
+        cov = np.asarray(track.covariance, dtype=float).reshape(6, 6)[:3, :3]
+        rot = enu_rotation(track.lat, track.lon)
+        enu = rot @ cov @ rot.T
+        ce = math.sqrt(max(float(np.linalg.eigvalsh(enu[:2, :2]).max()), 0.0))
+        return ce, math.sqrt(max(float(enu[2, 2]), 0.0))
+    if track.sigma_position_m > 0:
+        return track.sigma_position_m, track.sigma_position_m
+    return UNKNOWN_ERR, UNKNOWN_ERR
+
+
+def course_speed(track: Track) -> tuple[float, float]:
+    """Course over ground (degrees true) and ground speed (m/s) from the ECEF velocity."""
+    e, n, _ = enu_rotation(track.lat, track.lon) @ np.asarray(track.velocity_ecef, dtype=float)
+    return math.degrees(math.atan2(e, n)) % 360.0, math.hypot(e, n)
+
+
+def track_event(track: Track) -> etree._Element:
+    ce, le = errors_m(track)
+    ev, detail = _event(
+        f"meshwarn.{track.id}", MISSILE_TYPE, track.time, track.time + TRACK_STALE_S, "m-f",
+        track.lat, track.lon, track.h, ce, le,
+    )  # fmt: skip
+    course, speed = course_speed(track)
+    etree.SubElement(detail, "contact", callsign=f"MSL {track.id}")
+    etree.SubElement(detail, "track", course=f"{course:.1f}", speed=f"{speed:.1f}")
+    etree.SubElement(detail, "remarks").text = (
+        f"{track.status} {track.phase} missile track {track.id}; sources {'/'.join(track.provenance)}; "
+        f"{track.classification}"
+    )
+    return ev
+
+
+def launch_event(track: Track) -> etree._Element | None:
+    est = track.launch
+    if est is None:
+        return None
+    ev, detail = _event(
+        f"meshwarn.{track.id}.launch", LAUNCH_TYPE, track.time, track.time + 3600.0, "m-f",
+        est.lat, est.lon, 0.0, est.sigma_km * 1000.0, UNKNOWN_ERR,
+    )  # fmt: skip
+    etree.SubElement(detail, "contact", callsign=f"LAUNCH {track.id}")
+    etree.SubElement(detail, "remarks").text = f"estimated launch point of {track.id} at {cot_time(est.time)}"
+    return ev
+
+
+def impact_events(track: Track) -> list[etree._Element]:
+    """The 95% impact ellipse and the predicted ground track, when the track has a prediction."""
+    impact = track.impact
+    if impact is None:
+        return []
+    el = impact.ellipse
+    stale = impact.time + 60.0
+    ev, detail = _event(
+        f"meshwarn.{track.id}.impact", IMPACT_TYPE, track.time, stale, "m-f",
+        el.lat, el.lon, 0.0, el.semi_major_km * 1000.0 / 2.45, UNKNOWN_ERR,
+    )  # fmt: skip
+    shape = etree.SubElement(detail, "shape")
+    etree.SubElement(
+        shape, "ellipse", major=f"{el.semi_major_km * 1000:.0f}", minor=f"{el.semi_minor_km * 1000:.0f}",
+        angle=f"{el.bearing_deg:.1f}",
+    )  # fmt: skip
+    etree.SubElement(detail, "contact", callsign=f"IMPACT {track.id}")
+    etree.SubElement(
+        detail, "remarks"
+    ).text = f"predicted impact (95%) of {track.id} at {cot_time(impact.time)}"
+    out = [ev]
+    if len(impact.ground_track) >= 2:
+        gt = impact.ground_track
+        path, pdetail = _event(
+            f"meshwarn.{track.id}.path", PATH_TYPE, track.time, stale, "m-f", gt[0][1], gt[0][2], 0.0,
+            UNKNOWN_ERR, UNKNOWN_ERR,
+        )  # fmt: skip
+        for _, lat, lon, _h in gt:
+            etree.SubElement(pdetail, "link", point=f"{lat:.5f},{lon:.5f}")
+        etree.SubElement(pdetail, "remarks").text = f"predicted ground track of {track.id}"
+        out.append(path)
+    return out
+
+
+def track_events(track: Track) -> list[bytes]:
+    """All CoT events for one track update, serialised."""
+    els = [track_event(track)]
+    launch = launch_event(track)
+    if launch is not None:
+        els.append(launch)
+    els += impact_events(track)
+    return [etree.tostring(e, xml_declaration=True, encoding="UTF-8") for e in els]
+
+
+class CotServer:
+    """A CoT TCP streaming server: every published event goes to every connected client."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host, self.port = host, port
+        self._clients: set[asyncio.StreamWriter] = set()
+        self._latest: dict[bytes, bytes] = {}
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self._server = await asyncio.start_server(self._client, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self.port
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for event in list(self._latest.values()):
+            writer.write(event)
+        await writer.drain()
+        self._clients.add(writer)
+        try:
+            while await reader.read(65536):  # a TAK client may send its own position; ignore it
+                pass
+        finally:
+            self._clients.discard(writer)
+            writer.close()
+
+    @property
+    def clients(self) -> int:
+        return len(self._clients)
+
+    async def publish(self, events: Iterable[bytes]) -> None:
+        for event in events:
+            uid = etree.fromstring(event).get("uid", "").encode()
+            self._latest[uid] = event
+            for writer in list(self._clients):
+                try:
+                    writer.write(event)
+                    await writer.drain()
+                except ConnectionError:
+                    self._clients.discard(writer)
+
+    async def close(self) -> None:
+        for writer in list(self._clients):
+            writer.close()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+
+async def send_events(host: str, port: int, events: Iterable[bytes]) -> int:
+    """Push events to a TAK server's TCP streaming input; returns how many were sent."""
+    _, writer = await asyncio.open_connection(host, port)
+    count = 0
+    try:
+        for event in events:
+            writer.write(event)
+            count += 1
+        await writer.drain()
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    return count

@@ -1,0 +1,87 @@
+"""GeoJSON of an exercise for GIS tools: tracks, predicted paths, 95% ellipses, warned regions.
+
+One FeatureCollection; every feature has a ``kind`` property:
+``track`` (Point, latest position), ``track_history`` (LineString), ``predicted_ground_track``
+(LineString, the latest prediction), ``impact_ellipse`` (Polygon, 95%), ``warned_region``
+(the region's outline, with its alert history) and ``alert_area`` (the area at risk of the
+latest alert of each region). Coordinates are [lon, lat] (RFC 7946).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import shapely
+
+from meshwarn.geo.regions import ATTRIBUTION, load_regions
+from meshwarn.model import Alert, Track
+from meshwarn.warn.areas import ellipse_polygon
+
+
+def _feature(geometry: Any, **props: Any) -> dict[str, Any]:
+    geo = geometry if isinstance(geometry, dict) else shapely.geometry.mapping(geometry)
+    return {"type": "Feature", "geometry": _plain(geo), "properties": props}
+
+
+def _plain(obj: Any) -> Any:
+    """shapely's mapping uses tuples; JSON wants lists."""
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_plain(v) for v in obj]
+    return obj
+
+
+def track_features(tracks: Iterable[Track]) -> list[dict[str, Any]]:
+    history: dict[str, list[Track]] = {}
+    for t in tracks:
+        history.setdefault(t.id, []).append(t)
+    out = []
+    for tid, ts in history.items():
+        last = ts[-1]
+        out.append(_feature({"type": "Point", "coordinates": [last.lon, last.lat, last.h]}, kind="track", id=tid,
+                            time=last.time, status=last.status, phase=last.phase,
+                            provenance=list(last.provenance), classification=last.classification))  # fmt: skip
+        if len(ts) > 1:
+            line = [[t.lon, t.lat, t.h] for t in ts]
+            out.append(_feature({"type": "LineString", "coordinates": line}, kind="track_history", id=tid))
+        predicted = next((t.impact for t in reversed(ts) if t.impact is not None), None)
+        if predicted is None:
+            continue
+        if len(predicted.ground_track) >= 2:
+            line = [[lon, lat] for _, lat, lon, _ in predicted.ground_track]
+            out.append(_feature({"type": "LineString", "coordinates": line}, kind="predicted_ground_track",
+                                id=tid, impact_time=predicted.time))  # fmt: skip
+        out.append(_feature(ellipse_polygon(predicted.ellipse), kind="impact_ellipse", id=tid,
+                            impact_time=predicted.time, semi_major_km=predicted.ellipse.semi_major_km,
+                            semi_minor_km=predicted.ellipse.semi_minor_km))  # fmt: skip
+    return out
+
+
+def alert_features(alerts: Iterable[Alert]) -> list[dict[str, Any]]:
+    regions = load_regions()
+    chains: dict[str, list[Alert]] = {}
+    for a in sorted(alerts, key=lambda a: a.sent):
+        chains.setdefault(f"{a.event_id}/{a.region_code}", []).append(a)
+    out = []
+    for chain in chains.values():
+        first, last = chain[0], chain[-1]
+        props = dict(region=last.region_code, name=last.region_name, country=last.country, event=last.event_id,
+                     reason=last.reason, first_alert=first.sent, last_message=last.msg_type,
+                     expected_time=last.expected_time, messages=len(chain), headline=last.headline)  # fmt: skip
+        region = regions.get(last.region_code)
+        if region is not None:
+            out.append(_feature(region.geometry.simplify(0.005), kind="warned_region", **props))
+        if len(last.polygon) >= 4:
+            ring = [[lon, lat] for lat, lon in last.polygon]
+            out.append(_feature({"type": "Polygon", "coordinates": [ring]}, kind="alert_area", **props))
+    return out
+
+
+def feature_collection(tracks: Iterable[Track], alerts: Iterable[Alert]) -> dict[str, Any]:
+    return {
+        "type": "FeatureCollection",
+        "features": track_features(tracks) + alert_features(alerts),
+        "attribution": ATTRIBUTION,
+    }

@@ -1,0 +1,137 @@
+"""The alert manager on synthesised tracks of true flights: who is warned, when, and how often."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import msgspec
+import pytest
+import shapely
+
+from meshwarn.warn.alerts import AlertManager, WarnPolicy
+from meshwarn.warn.commands import issue_alerts
+from meshwarn.warn.quality import warning_quality
+from meshwarn.warn.synth import decaying, tracks_from_truth
+from tests.test_warn_fixtures import irbm, srbm_sea_of_japan, truth_of
+
+
+@pytest.fixture(scope="module")
+def irbm_alerts():
+    return issue_alerts(tracks_from_truth(irbm()))
+
+
+def test_irbm_overflight_warns_exactly_the_prefectures_under_the_true_ground_track(irbm_alerts) -> None:
+    q = warning_quality(irbm_alerts, truth_of(irbm()))
+    assert q["at_risk"] == ["JP-02"]  # Aomori, from the true ground track
+    assert q["warned"] == q["at_risk"], f"extra {q['false']}, missed {q['missed']}"
+    assert q["false"] == [] and q["missed"] == [] and q["late"] == []
+    row = q["regions"]["JP-02"]
+    assert row["status"] == "warned"
+    assert row["from_launch_s"] < 90.0  # confirmed after two predictions, a minute after launch
+    assert row["lead_time_s"] > 300.0  # minutes before the missile is over Aomori
+    assert row["cancelled"] is not None and row["cancelled"] > row["true_time"]  # all clear after it passed
+
+
+def test_every_alert_chain_ends_with_an_all_clear_and_references_its_history(irbm_alerts) -> None:
+    chains: dict[str, list] = {}
+    for a in irbm_alerts:
+        chains.setdefault(a.region_code, []).append(a)
+    for chain in chains.values():
+        assert chain[0].msg_type == "Alert" and chain[0].references == ()
+        assert chain[-1].msg_type == "Cancel" and "All clear" in chain[-1].headline
+        for i, a in enumerate(chain):
+            assert a.references == tuple(b.id for b in chain[:i])
+            assert len({b.event_id for b in chain}) == 1
+
+
+def test_updates_are_rate_limited(irbm_alerts) -> None:
+    policy = WarnPolicy()
+    updates = [a for a in irbm_alerts if a.msg_type != "Cancel"]
+    for prev, nxt in zip(updates, updates[1:], strict=False):
+        if prev.region_code == nxt.region_code:
+            assert (
+                nxt.sent - prev.sent >= policy.min_update_interval_s
+                or abs(nxt.expected_time - prev.expected_time) >= policy.large_time_change_s
+            )
+    assert Counter(a.msg_type for a in irbm_alerts)["Update"] <= 5
+
+
+def test_a_lone_noisy_early_prediction_does_not_flood_alerts() -> None:
+    tracks = tracks_from_truth(irbm())
+    wild = tracks_from_truth(irbm(), first_s=70.0, step_s=1000.0, width_km=lambda s: 250.0,
+                             offset_km=lambda s: 150.0)[0]  # fmt: skip
+    noisy = sorted(tracks + [msgspec.structs.replace(wild, time=wild.time + 0.5)], key=lambda t: t.time)
+    alerts = issue_alerts(noisy)
+    q = warning_quality(alerts, truth_of(irbm()))
+    assert q["false"] == [], "one wild prediction warned regions never at risk"
+    assert q["warned"] == ["JP-02"]
+    manager = AlertManager()
+    assert manager.hazards(wild, wild.time).keys() > {"JP-02"}  # the wild one alone would have warned more
+
+
+def test_a_prediction_that_moves_away_cancels_the_region() -> None:
+    # An early bias 70 km to the north puts Hokkaido at risk; as the track converges it is cancelled.
+    tracks = tracks_from_truth(
+        irbm(), offset_km=decaying(-70.0, 0.0, 40.0, 60.0), width_km=decaying(30.0, 8.0, 60.0, 60.0)
+    )
+    alerts = issue_alerts(tracks)
+    hokkaido = [a for a in alerts if a.region_code == "JP-01"]
+    assert [a.msg_type for a in hokkaido][0] == "Alert"
+    assert hokkaido[-1].msg_type == "Cancel" and "no longer at risk" in hokkaido[-1].headline
+    assert hokkaido[-1].sent < hokkaido[-1].expected_time  # withdrawn before the time it had announced
+    q = warning_quality(alerts, truth_of(irbm()))
+    assert q["false"] == ["JP-01"] and q["missed"] == []
+    assert q["regions"]["JP-01"]["cancelled"] == hokkaido[-1].sent
+
+
+def test_a_lost_track_grows_its_area_and_is_not_frozen() -> None:
+    obj = irbm()
+    tracks = tracks_from_truth(obj, until_s=150.0)
+    lost = [
+        msgspec.structs.replace(t, status="coasting")
+        for t in tracks_from_truth(obj, first_s=150.0, until_s=400.0, step_s=10.0)
+    ]
+    lost = [
+        msgspec.structs.replace(t, impact=tracks[-1].impact, phase="ballistic") for t in lost
+    ]  # no new data
+    manager = AlertManager()
+    for t in tracks + lost:
+        manager.update(t)
+        manager.advance(t.time)
+    event = manager.events["T1"]
+    assert event.lost
+    early = manager.hazards(event.track, 160.0 + obj.launch_time, lost_since=event.last_fix)
+    late = manager.hazards(event.track, 380.0 + obj.launch_time, lost_since=event.last_fix)
+    assert "JP-02" in early and "JP-02" in late
+    assert shapely.area(late["JP-02"].area) > shapely.area(early["JP-02"].area)  # uncertainty grows
+    aomori = [a for a in manager.issued if a.region_code == "JP-02"]
+    assert aomori[-1].msg_type != "Cancel"  # not cancelled while lost and still due
+    assert any("track lost" in a.headline for a in aomori)  # and re-announced with the wider area
+    done = manager.advance(obj.impact_time + 120.0)
+    assert {a.region_code for a in done if a.msg_type == "Cancel"} >= {"JP-02"}
+    assert all("predicted impact time has passed" in a.headline for a in done)
+
+
+def test_deleted_after_impact_gives_all_clear() -> None:
+    tracks = tracks_from_truth(srbm_sea_of_japan())
+    manager = AlertManager()
+    for t in tracks:
+        manager.update(t)
+    active = {a.region_code for a in manager.issued if a.msg_type == "Alert"}
+    assert {"JPN-MZ", "KOR-MZ"} <= active  # the impact falls inside both approximate zones
+    final = manager.update(
+        msgspec.structs.replace(tracks[-1], status="deleted", time=tracks[-1].impact.time + 5)
+    )
+    assert {a.region_code for a in final} == active and all(a.msg_type == "Cancel" for a in final)
+    q = warning_quality(manager.issued, truth_of(srbm_sea_of_japan()))
+    assert q["missed"] == [] and q["regions"]["JPN-MZ"]["lead_time_s"] > 60.0
+
+
+def test_tentative_tracks_and_other_countries_are_not_warned() -> None:
+    tracks = [
+        msgspec.structs.replace(t, status="tentative") for t in tracks_from_truth(irbm(), until_s=120.0)
+    ]
+    manager = AlertManager()
+    assert all(manager.update(t) == [] for t in tracks)
+    only_korea = issue_alerts(tracks_from_truth(irbm()), WarnPolicy(countries=("KOR",)))
+    assert only_korea == []
