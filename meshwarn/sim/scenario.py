@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import difflib
 import math
 import re
 import tomllib
@@ -116,6 +117,13 @@ class _Table:
     def fail(self, key: str | None, problem: str) -> InputError:
         return InputError(f"{self.where(key)}: {problem}")
 
+    def missing(self, key: str) -> InputError:
+        """A missing field; a field of nearly the same name is named as its likely misspelling."""
+        close = difflib.get_close_matches(key, [k for k in self.data if k not in self.used], n=1, cutoff=0.75)
+        if close:
+            return self.fail(close[0], f"unknown field {close[0]!r} (missing field {key!r}: misspelt?)")
+        return self.fail(None, f"missing field {key!r}")
+
     def has(self, key: str) -> bool:
         return key in self.data
 
@@ -126,7 +134,7 @@ class _Table:
     def text_field(self, key: str, default: str | None = None) -> str:
         value = self.get(key, default)
         if value is None:
-            raise self.fail(None, f"missing field {key!r}")
+            raise self.missing(key)
         if not isinstance(value, str) or not value.strip():
             raise self.fail(key, f"{key} must be a non-empty string, got {value!r}")
         return value
@@ -142,7 +150,7 @@ class _Table:
     ) -> float:
         value = self.get(key, default)
         if value is None:
-            raise self.fail(None, f"missing field {key!r}")
+            raise self.missing(key)
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             raise self.fail(key, f"{key} must be a number, got {value!r}")
         if value < lo or value > hi or (open_lo and value == lo):
@@ -200,8 +208,13 @@ def _read_sites(filename: str, column: str) -> dict[str, tuple[float, float]]:
 
 
 def shipped_scenarios() -> list[str]:
+    """The shipped missile-exercise scenarios (the folder also holds other stages' scenarios)."""
     folder = resources.files("meshwarn") / "scenarios"
-    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
+    return sorted(
+        p.name.removesuffix(".toml")
+        for p in folder.iterdir()
+        if p.name.endswith(".toml") and "[[launches]]" in p.read_text(encoding="utf-8")
+    )
 
 
 def resolve(ref: str | Path) -> Path:
@@ -228,6 +241,10 @@ def load_scenario(ref: str | Path) -> Scenario:
 
 def parse_scenario(data: dict[str, Any], path: Path, text: str) -> Scenario:
     top = _Table(data, path, text, None, 0)
+    if "traffic" in data and "launches" not in data:
+        raise top.fail(
+            None, "a maritime traffic scenario ([traffic], no [[launches]]), not a missile exercise"
+        )
     name = top.text_field("name", path.stem)
     description = top.get("description", "")
     start = _start_time(top)

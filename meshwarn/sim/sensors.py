@@ -258,7 +258,9 @@ def observe_radar(
 
 def _false_plots(spec: RadarSpec, times: np.ndarray, rng: np.random.Generator) -> list[tuple]:
     """Random plots uniformly in the coverage (a Poisson number per scan): noise, clutter, birds."""
-    counts = rng.poisson(spec.false_alarms_per_scan, len(times)) if spec.false_alarms_per_scan > 0 else []
+    if spec.false_alarms_per_scan <= 0.0:
+        return []
+    counts = rng.poisson(spec.false_alarms_per_scan, len(times))
     scans = np.repeat(np.arange(len(times)), counts)
     n = len(scans)
     if n == 0:
