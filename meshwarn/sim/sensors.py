@@ -248,7 +248,15 @@ def observe_radar(
         az = (az + rng.normal(0.0, spec.sigma_azimuth_deg, n)) % 360.0
         el = el + rng.normal(0.0, spec.sigma_elevation_deg, n)
         rate = rate + rng.normal(0.0, spec.sigma_range_rate_mps or 0.0, n)
-        rows.extend(zip(times[idx].tolist(), idx.tolist(), r, az, el, rate, [target.id] * n, strict=True))
+        rows.extend(
+            zip(
+                times[idx].tolist(),
+                idx.tolist(),
+                *(a.tolist() for a in (r, az, el, rate)),
+                [target.id] * n,
+                strict=True,
+            )
+        )
     detections = len(rows)
     rows.extend(_false_plots(spec, times, rng))
     rows.sort(key=lambda row: (row[0], row[6] == "", row[6]))
@@ -273,7 +281,15 @@ def _false_plots(spec: RadarSpec, times: np.ndarray, rng: np.random.Generator) -
     el = rng.uniform(spec.min_elevation_deg, el_top, n)
     r = rng.uniform(0.02, 1.0, n) * spec.max_range_km * 1000.0
     rate = rng.uniform(-FALSE_PLOT_MAX_RANGE_RATE, FALSE_PLOT_MAX_RANGE_RATE, n)
-    return list(zip(times[scans].tolist(), scans.tolist(), r, az, el, rate, [""] * n, strict=True))
+    return list(
+        zip(
+            times[scans].tolist(),
+            scans.tolist(),
+            *(a.tolist() for a in (r, az, el, rate)),
+            [""] * n,
+            strict=True,
+        )
+    )
 
 
 def _radar_report(
