@@ -59,8 +59,8 @@ def aeqd_forward(lat0: float, lon0: float, lat: np.ndarray, lon: np.ndarray) -> 
     """(lat, lon) degrees -> (x east, y north) km in the AEQD plane centred at (lat0, lon0)."""
     p0, p = math.radians(lat0), np.radians(lat)
     dl = np.radians(np.asarray(lon) - lon0)
-    cos_c = np.clip(math.sin(p0) * np.sin(p) + math.cos(p0) * np.cos(p) * np.cos(dl), -1.0, 1.0)
-    c = np.arccos(cos_c)
+    hav = np.sin((p - p0) / 2) ** 2 + math.cos(p0) * np.cos(p) * np.sin(dl / 2) ** 2
+    c = 2.0 * np.arcsin(np.sqrt(np.clip(hav, 0.0, 1.0)))  # haversine: exact near the centre too
     az = np.arctan2(np.sin(dl) * np.cos(p), math.cos(p0) * np.sin(p) - math.sin(p0) * np.cos(p) * np.cos(dl))
     return R_KM * c * np.sin(az), R_KM * c * np.cos(az)
 

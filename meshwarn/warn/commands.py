@@ -102,11 +102,11 @@ def cmd_geojson(args: argparse.Namespace) -> int:
 
 
 def cmd_cot(args: argparse.Namespace) -> int:
+    host, _, port = (args.tak or "").rpartition(":")
+    if args.tak and (not host or not port.isdigit()):
+        raise InputError(f"--tak: expected HOST:PORT, got {args.tak!r}")
     events = [e for t in read_tracks(args.directory) for e in track_events(t)]
     if args.tak:
-        host, _, port = args.tak.rpartition(":")
-        if not host or not port.isdigit():
-            raise InputError(f"--tak: expected HOST:PORT, got {args.tak!r}")
         try:
             sent = asyncio.run(send_events(host, int(port), events))
         except OSError as exc:
