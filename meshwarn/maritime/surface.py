@@ -257,17 +257,18 @@ class SurfaceTracker:
         near_any = np.zeros(m, dtype=bool)
         if len(live):
             xp, Pp = predict(self.x[live], self.P[live], np.maximum(t - self.t[live], 0.0), self.q)
-            pairs_t, pairs_d, d2 = self._gate(xp, Pp, x, y, sigma, max_gate_m)
+            pairs_t, pairs_d, d2, logdet = self._gate(xp, Pp, x, y, sigma, max_gate_m)
             near_any[pairs_d[d2 < BIRTH_GATE]] = True
             ok = d2 < GATE
-            pairs_t, pairs_d, d2 = pairs_t[ok], pairs_d[ok], d2[ok]
+            pairs_t, pairs_d, d2, logdet = pairs_t[ok], pairs_d[ok], d2[ok], logdet[ok]
             if len(pairs_t):
                 rows, inv_t = np.unique(pairs_t, return_inverse=True)
                 cols_, inv_d = np.unique(pairs_d, return_inverse=True)
+                # negative log-likelihood: a vague track must not win a detection from a sharp one
                 cost = np.full((len(rows), len(cols_)), 1e9)
-                cost[inv_t, inv_d] = d2
+                cost[inv_t, inv_d] = d2 + logdet
                 r, c = linear_sum_assignment(cost)
-                good = cost[r, c] < GATE
+                good = cost[r, c] < 1e8
                 tr, de = rows[r[good]], cols_[c[good]]
                 self._update_det(live[tr], xp[tr], Pp[tr], t, x[de], y[de], sigma[de], rep[de], scan)
                 self.partners[live[tr]] |= partner_bits
@@ -294,14 +295,14 @@ class SurfaceTracker:
         lengths = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
         if lengths.sum() == 0:
             empty = np.zeros(0, dtype=np.int64)
-            return empty, empty, np.zeros(0)
+            return empty, empty, np.zeros(0), np.zeros(0)
         pairs_t = np.repeat(np.arange(len(hits)), lengths)
         pairs_d = np.concatenate([np.asarray(h, dtype=np.int64) for h in hits if h])
         S = Pp[pairs_t, :2, :2] + (sigma[pairs_d] ** 2)[:, None, None] * np.eye(2)
         dx = np.column_stack([x[pairs_d] - xp[pairs_t, 0], y[pairs_d] - xp[pairs_t, 1]])
         det = S[:, 0, 0] * S[:, 1, 1] - S[:, 0, 1] ** 2
         d2 = (S[:, 1, 1] * dx[:, 0] ** 2 - 2 * S[:, 0, 1] * dx[:, 0] * dx[:, 1] + S[:, 0, 0] * dx[:, 1] ** 2) / det
-        return pairs_t, pairs_d, d2
+        return pairs_t, pairs_d, d2, np.log(det)
 
     def _update_det(self, idx, xp, Pp, t, x, y, sigma, rep, scan) -> None:
         R = (sigma**2)[:, None, None] * np.eye(2)[None]

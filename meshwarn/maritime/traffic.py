@@ -35,6 +35,7 @@ class TruthEvent(msgspec.Struct, frozen=True):
     samples: list[tuple[float, float, float]]
     observations: int = 0  # sensor detections of the (least seen) vessel during the event, +-15 min
     zone: str = ""
+    optional: bool = False  # finding it is right, missing it is no fault (a gap or spoofer seen as dark)
 
 
 class TruthVessel(msgspec.Struct, frozen=True):
@@ -213,6 +214,7 @@ def build_world(scenario: dict, rng: np.random.Generator) -> World:
         p, v, t0, t1 = _meeting(frame, rng, meet, times)
         parts_pos.append(p), parts_vel.append(v), kinds.append(np.full(2, MEETING))
         events.append({"kind": "rendezvous", "vessels": [first, first + 1], "start": t0, "end": t1, "dark": [1]})
+        events.append({"kind": "dark_vessel", "vessels": [first + 1], "start": times[0], "end": times[-1]})
 
     pos, vel, kind = np.concatenate(parts_pos, axis=1), np.concatenate(parts_vel, axis=1), np.concatenate(kinds)
     n = len(kind)
@@ -245,11 +247,13 @@ def _misbehave(rng, traffic, kind, times, ais_on, ais_offset, events) -> None:
         t1 = t0 + rng.uniform(2.0, 3.5) * 3600
         ais_on[(times >= t0) & (times < t1), v] = False
         events.append({"kind": "ais_gap", "vessels": [v], "start": t0, "end": min(t1, times[-1])})
+        events.append({"kind": "dark_vessel", "vessels": [v], "start": t0, "end": min(t1, times[-1]), "optional": True})
     for v in spoof:
         t0 = times[0] + rng.uniform(0.0, 0.4) * span
         bearing, dist = rng.uniform(0, 2 * np.pi), rng.uniform(6e3, 30e3)
         ais_offset[times >= t0, v] = (dist * np.cos(bearing), dist * np.sin(bearing))
         events.append({"kind": "spoofing", "vessels": [v], "start": t0, "end": times[-1]})
+        events.append({"kind": "dark_vessel", "vessels": [v], "start": t0, "end": times[-1], "optional": True})
 
 
 # --- observation ----------------------------------------------------------------------------------
@@ -463,7 +467,7 @@ def truth_of(world: World, scenario: dict, observed: Observed) -> MaritimeTruth:
                 kind=event["kind"], start=float(event["start"]), end=float(event["end"]),
                 vessels=tuple(f"v{v}" for v in event["vessels"]),
                 mmsi=tuple(vessels[v].mmsi for v in event["vessels"]), samples=samples, observations=seen,
-                zone=event.get("zone", ""),
+                zone=event.get("zone", ""), optional=event.get("optional", False),
             )
         )  # fmt: skip
     return MaritimeTruth(scenario["name"], float(world.times[0]), float(world.times[-1]), vessels, events)
