@@ -7,9 +7,19 @@ releasability and lineage logic to be exercised, nothing more.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
-from meshwarn.model import Label, RadarPlot, Report, Track, UnitPosition
+import msgspec
+
+from meshwarn.bus.base import Msg
+from meshwarn.bus.embedded import EmbeddedBus
+from meshwarn.model import Label, RadarPlot, Report, Track, UnitPosition, from_msgpack, to_msgpack
+from meshwarn.share.agreements import Agreements
+from meshwarn.share.hub import Hub, TrackerFactory, WarnHook
+from meshwarn.share.messages import ViewMessage
+from meshwarn.share.signing import HUB, KeyRing
+from meshwarn.store.sqlite import Store
 
 
 @dataclass
@@ -79,3 +89,51 @@ def unit_report(rid: str, origin: str, releasable: tuple[str, ...], t: float) ->
         time=t, unit=f"{origin}-DDG", lat=37.51234, lon=131.98765, h=0.0, speed_mps=8.0, course_deg=90.0
     )
     return Report(rid, Label(origin, "CONFIDENTIAL", releasable), t, unit)
+
+
+@dataclass
+class HubRun:
+    hub: Hub
+    views: dict[str, list[ViewMessage]]
+    receipts: dict[str, list[dict]]
+
+
+def signed(ring: KeyRing, report: Report) -> tuple[str, bytes]:
+    return f"report.{report.label.originator}.{report.kind}", to_msgpack(ring.sign(report))
+
+
+def run_hub(
+    agreements: Agreements,
+    ring: KeyRing,
+    items: list[tuple[str, bytes, float]],
+    store: Store,
+    warn: WarnHook | None = None,
+    tracker: TrackerFactory = ToyTracker,
+) -> HubRun:
+    """Feed (subject, payload, arrival) through the bus into a hub; collect every view and receipt."""
+
+    async def go() -> HubRun:
+        bus = EmbeddedBus()
+        hub = Hub(agreements, ring.public(), ring.private[HUB], tracker, bus, store, warn=warn)
+        await hub.start()
+        views: dict[str, list[ViewMessage]] = {p: [] for p in agreements.partners}
+        receipts: dict[str, list[dict]] = {p: [] for p in agreements.partners}
+
+        async def on_view(msg: Msg) -> None:
+            views[msg.subject.split(".")[1]].append(from_msgpack(msg.data, ViewMessage))
+
+        async def on_audit(msg: Msg) -> None:
+            receipts[msg.subject.split(".")[1]].append(msgspec.msgpack.decode(msg.data))
+
+        await bus.subscribe("view.>", on_view)
+        await bus.subscribe("audit.*", on_audit)
+        for subject, payload, arrival in items:
+            await bus.publish(subject, payload, {"arrival": repr(arrival)})
+            await bus.drain()
+        await hub.finish()
+        await bus.drain()
+        await bus.close()
+        store.commit()
+        return HubRun(hub, views, receipts)
+
+    return asyncio.run(go())
