@@ -79,6 +79,7 @@ def cmd_fly(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    from rich.console import Console
     from rich.progress import Progress
 
     from meshwarn.sim.scenario import load_scenario
@@ -87,15 +88,20 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.seed is not None and args.seed < 0:
         raise InputError(f"--seed {args.seed} must be a non-negative integer")
     scenario = load_scenario(args.scenario)
-    total = len(scenario.launches) + len(scenario.sensors) + 1
-    with Progress(disable=args.quiet, transient=True) as progress:
-        task = progress.add_task(f"simulating {scenario.name}", total=total)
+    if args.quiet:
+        sim = simulate(scenario, args.seed)
+    else:
+        # The bar goes to stderr and vanishes when done: stdout keeps only the summary.
+        with Progress(console=Console(stderr=True), transient=True) as progress:
+            task = progress.add_task(
+                f"simulating {scenario.name}", total=len(scenario.launches) + len(scenario.sensors) + 1
+            )
 
-        def step(what: str) -> None:
-            progress.update(task, advance=1, description=what)
+            def step(what: str) -> None:
+                progress.update(task, advance=1, description=what)
 
-        sim = simulate(scenario, args.seed, step)
-        write(sim, args.out)
+            sim = simulate(scenario, args.seed, step)
+    write(sim, args.out)
     for line in summary(sim):
         print(line)
     print(f"wrote {args.out}/reports.jsonl, truth.json, scenario.toml")
