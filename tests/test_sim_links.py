@@ -1,6 +1,8 @@
 """Links deliver every report, late and out of order, holding them through outages."""
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from meshwarn.model import Label, RadarPlot, Report
 from meshwarn.sim.links import Link, deliver, outage_windows
@@ -57,3 +59,24 @@ def test_a_partner_without_a_link_gets_the_default() -> None:
     deliveries, _ = deliver(reports("AUS", 20, 1.0), {}, START, START + 20.0, np.random.default_rng(3))
     delays = [d.arrival - d.report.sent for d in deliveries]
     assert len(deliveries) == 20 and 0.0 < min(delays) and max(delays) < 2.0
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    latency=st.floats(0.0, 5.0),
+    jitter=st.floats(0.0, 5.0),
+    outages=st.lists(st.tuples(st.floats(0.0, 90.0), st.floats(0.5, 30.0)), max_size=4),
+    seed=st.integers(0, 2**16),
+)
+def test_no_report_is_lost_or_delivered_before_it_may_be(
+    latency: float, jitter: float, outages: list[tuple[float, float]], seed: int
+) -> None:
+    windows = tuple((a, a + d) for a, d in outages)
+    link = Link("KOR", latency_s=latency, jitter_s=jitter, outages=windows)
+    sent = reports("KOR", 100, 1.0)
+    deliveries, _ = deliver(sent, {"KOR": link}, START, START + 100.0, np.random.default_rng(seed))
+    assert sorted(d.report.id for d in deliveries) == sorted(r.id for r in sent)
+    for d in deliveries:
+        offset = d.report.sent - START
+        leaves = max([offset] + [b for a, b in windows if a <= offset < b])
+        assert d.arrival - START >= leaves
