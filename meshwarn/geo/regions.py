@@ -55,24 +55,30 @@ class Region:
 # --- local projection (azimuthal equidistant, mean sphere, kilometres) ------------------
 
 
-def aeqd_forward(lat0: float, lon0: float, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(lat, lon) degrees -> (x east, y north) km in the AEQD plane centred at (lat0, lon0)."""
-    p0, p = math.radians(lat0), np.radians(lat)
+def aeqd_forward(
+    lat0: float | np.ndarray, lon0: float | np.ndarray, lat: np.ndarray, lon: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(lat, lon) degrees -> (x east, y north) km in the AEQD plane centred at (lat0, lon0).
+
+    The centre may be an array broadcasting against the points (one centre per row)."""
+    p0, p = np.radians(lat0), np.radians(lat)
     dl = np.radians(np.asarray(lon) - lon0)
-    hav = np.sin((p - p0) / 2) ** 2 + math.cos(p0) * np.cos(p) * np.sin(dl / 2) ** 2
+    hav = np.sin((p - p0) / 2) ** 2 + np.cos(p0) * np.cos(p) * np.sin(dl / 2) ** 2
     c = 2.0 * np.arcsin(np.sqrt(np.clip(hav, 0.0, 1.0)))  # haversine: exact near the centre too
-    az = np.arctan2(np.sin(dl) * np.cos(p), math.cos(p0) * np.sin(p) - math.sin(p0) * np.cos(p) * np.cos(dl))
+    az = np.arctan2(np.sin(dl) * np.cos(p), np.cos(p0) * np.sin(p) - np.sin(p0) * np.cos(p) * np.cos(dl))
     return R_KM * c * np.sin(az), R_KM * c * np.cos(az)
 
 
-def aeqd_inverse(lat0: float, lon0: float, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def aeqd_inverse(
+    lat0: float | np.ndarray, lon0: float | np.ndarray, x: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Inverse of :func:`aeqd_forward`: km in the plane -> (lat, lon) degrees."""
     c = np.hypot(x, y) / R_KM
     az = np.arctan2(x, y)
-    p0 = math.radians(lat0)
-    lat = np.arcsin(np.clip(math.sin(p0) * np.cos(c) + math.cos(p0) * np.sin(c) * np.cos(az), -1.0, 1.0))
+    p0 = np.radians(lat0)
+    lat = np.arcsin(np.clip(np.sin(p0) * np.cos(c) + np.cos(p0) * np.sin(c) * np.cos(az), -1.0, 1.0))
     lon = lon0 + np.degrees(
-        np.arctan2(np.sin(az) * np.sin(c) * math.cos(p0), np.cos(c) - math.sin(p0) * np.sin(lat))
+        np.arctan2(np.sin(az) * np.sin(c) * np.cos(p0), np.cos(c) - np.sin(p0) * np.sin(lat))
     )
     return np.degrees(lat), lon
 

@@ -22,7 +22,7 @@ import shapely
 from shapely.geometry import Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from meshwarn.geo.regions import ZONE_KM, Region, RegionSet, aeqd_forward, aeqd_inverse, from_local
+from meshwarn.geo.regions import ZONE_KM, Region, RegionSet, aeqd_forward, aeqd_inverse
 from meshwarn.model import Ellipse
 
 MIN_WIDTH_KM = 1.0  # a zero-width corridor would touch nothing it crosses at a vertex
@@ -67,10 +67,7 @@ def corridor_segments(
         gt, w = gt[keep], w[keep]
     if len(gt) == 1:
         gt, w = np.vstack([gt, gt]), np.append(w, w)
-    lat0 = 0.5 * (gt[:-1, 1] + gt[1:, 1])
-    lon0 = 0.5 * (gt[:-1, 2] + gt[1:, 2])
-    polys = np.array([_hull(gt[i : i + 2], w[i : i + 2], lat0[i], lon0[i]) for i in range(len(gt) - 1)])
-    return gt[:-1, 0], gt[1:, 0], polys
+    return gt[:-1, 0], gt[1:, 0], _hulls(gt, w)
 
 
 def _from_time(gt: np.ndarray, w: np.ndarray, start: float | None) -> tuple[np.ndarray, np.ndarray]:
@@ -85,10 +82,23 @@ def _from_time(gt: np.ndarray, w: np.ndarray, start: float | None) -> tuple[np.n
     return np.vstack([first, gt[i:]]), np.concatenate([[w[i - 1] + f * (w[i] - w[i - 1])], w[i:]])
 
 
-def _hull(pair: np.ndarray, widths: np.ndarray, lat0: float, lon0: float) -> BaseGeometry:
-    x, y = aeqd_forward(lat0, lon0, pair[:, 1], pair[:, 2])
-    circles = shapely.buffer(shapely.points(x, y), widths, quad_segs=6)
-    return from_local(shapely.convex_hull(shapely.union_all(circles)), lat0, lon0)
+def _hulls(gt: np.ndarray, w: np.ndarray, k: int = 24) -> np.ndarray:
+    """Per segment, the convex hull of the circles at its two ends, all segments at once.
+
+    The circles are drawn in an AEQD plane centred on each segment's midpoint and taken back
+    to (lon, lat); the hull is then taken in (lon, lat), where over a segment's length
+    (tens to a few hundred km) its edges stay close to the true ones."""
+    lat0 = 0.5 * (gt[:-1, 1] + gt[1:, 1])[:, None]
+    lon0 = 0.5 * (gt[:-1, 2] + gt[1:, 2])[:, None]
+    ends_lat = np.stack([gt[:-1, 1], gt[1:, 1]], axis=1)  # (S, 2)
+    ends_lon = np.stack([gt[:-1, 2], gt[1:, 2]], axis=1)
+    widths = np.stack([w[:-1], w[1:]], axis=1)
+    x, y = aeqd_forward(lat0, lon0, ends_lat, ends_lon)
+    th = np.linspace(0.0, 2.0 * math.pi, k, endpoint=False)
+    cx = (x[:, :, None] + widths[:, :, None] * np.cos(th)).reshape(len(x), -1)  # (S, 2k)
+    cy = (y[:, :, None] + widths[:, :, None] * np.sin(th)).reshape(len(x), -1)
+    lat, lon = aeqd_inverse(lat0, lon0, cx, cy)
+    return shapely.convex_hull(shapely.multipoints(np.stack([lon, lat], axis=-1)))
 
 
 def ellipse_polygon(ellipse: Ellipse, grow_km: float = 0.0, n: int = 72) -> Polygon:
