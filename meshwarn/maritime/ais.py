@@ -15,7 +15,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
@@ -73,7 +73,7 @@ def parse_timestamp(text: str) -> float | None:
         match = _ISO.match(text)
         if not match:
             return None
-        return datetime.fromisoformat(match.group(1)).replace(tzinfo=timezone.utc).timestamp()
+        return datetime.fromisoformat(match.group(1)).replace(tzinfo=UTC).timestamp()
     return value / 1000.0 if value > 1e11 else value
 
 
@@ -114,6 +114,8 @@ class AisDecoder:
         self.sentences = 0
         self.messages = 0
         self._pending: dict[tuple, _Group] = {}
+        self.keep_messages = False
+        self.decoded: list[AisPosition | AisStatic] = []  # filled when keep_messages is set
 
     # --- public -------------------------------------------------------------------------------
 
@@ -125,10 +127,13 @@ class AisDecoder:
             return []
         self.sentences += 1
         try:
-            return self._feed(raw)
+            out = self._feed(raw)
         except Exception as exc:  # a feed must never stop on one sentence; the reason is kept
             self._quarantine("undecodable", raw, type(exc).__name__)
             return []
+        if self.keep_messages:
+            self.decoded.extend(out)
+        return out
 
     def feed_many(self, lines: Iterable[bytes | str]) -> list[AisPosition | AisStatic]:
         out: list[AisPosition | AisStatic] = []
@@ -302,7 +307,9 @@ class AisDecoder:
             fields["length_m"], fields["beam_m"] = float(length), float(beam)
         vessel = self._vessel(int(m.mmsi))
         merged = vessel.static or AisStatic(time=when, mmsi=vessel.mmsi)
-        vessel.static = msgspec.structs.replace(merged, time=when, msg_type=msg_type, source=station, **fields)
+        vessel.static = msgspec.structs.replace(
+            merged, time=when, msg_type=msg_type, source=station, **fields
+        )
         return AisStatic(time=when, mmsi=vessel.mmsi, msg_type=msg_type, source=station, **fields)
 
     def _vessel(self, mmsi: int) -> Vessel:
@@ -325,7 +332,9 @@ def ingest_file(path: Path, decoder: AisDecoder) -> list[AisPosition | AisStatic
     return out
 
 
-async def ingest_tcp(host: str, port: int, decoder: AisDecoder, idle_s: float = 5.0, max_lines: int = 0) -> None:
+async def ingest_tcp(
+    host: str, port: int, decoder: AisDecoder, idle_s: float = 5.0, max_lines: int = 0
+) -> None:
     """Read lines from a TCP feed until it closes, is idle for idle_s, or max_lines were read."""
     try:
         reader, writer = await asyncio.open_connection(host, port)
@@ -394,9 +403,10 @@ def parse_source(text: str) -> tuple[str, str, int]:
     return "file", text, 0
 
 
-def ingest(source: str, idle_s: float = 5.0, max_lines: int = 0) -> AisDecoder:
+def ingest(source: str, idle_s: float = 5.0, max_lines: int = 0, keep_messages: bool = False) -> AisDecoder:
     scheme, where, port = parse_source(source)
     decoder = AisDecoder(source=source)
+    decoder.keep_messages = keep_messages
     if scheme == "file":
         ingest_file(Path(where), decoder)
     elif scheme == "tcp":

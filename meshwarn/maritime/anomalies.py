@@ -87,8 +87,12 @@ def picture_of(tracker: SurfaceTracker, t0: float, t1: float) -> Picture:
 class AnomalyFinder:
     def __init__(self, tracker: SurfaceTracker, cols: Columns, frame: LocalFrame, scenario: dict) -> None:
         self.tracker, self.cols, self.frame = tracker, cols, frame
-        self.ports = np.array([frame.to_xy(p["lat"], p["lon"]) for p in scenario.get("ports", [])]).reshape(-1, 2)
-        self.zones = [(z["name"], Polygon([(p[1], p[0]) for p in z["polygon"]])) for z in scenario.get("zones", [])]
+        self.ports = np.array([frame.to_xy(p["lat"], p["lon"]) for p in scenario.get("ports", [])]).reshape(
+            -1, 2
+        )
+        self.zones = [
+            (z["name"], Polygon([(p[1], p[0]) for p in z["polygon"]])) for z in scenario.get("zones", [])
+        ]
         self.out: list[Anomaly] = []
 
     def find(self, t0: float, t1: float) -> list[Anomaly]:
@@ -113,10 +117,20 @@ class AnomalyFinder:
 
     # --- helpers ----------------------------------------------------------------------------------
 
-    def _emit(self, kind: str, tracks: list[int], t0: float, t1: float, x: float, y: float, rows, **extra) -> None:
-        rows = np.unique(np.concatenate([np.asarray(r, dtype=np.int64) for r in rows])) if rows else np.zeros(0, int)
+    def _emit(
+        self, kind: str, tracks: list[int], t0: float, t1: float, x: float, y: float, rows, **extra
+    ) -> None:
+        rows = (
+            np.unique(np.concatenate([np.asarray(r, dtype=np.int64) for r in rows]))
+            if rows
+            else np.zeros(0, int)
+        )
         reps = self.pic.log["rep"][rows]
-        keep = reps if len(reps) <= MAX_EVIDENCE else np.r_[reps[: MAX_EVIDENCE // 2], reps[-MAX_EVIDENCE // 2 :]]
+        keep = (
+            reps
+            if len(reps) <= MAX_EVIDENCE
+            else np.r_[reps[: MAX_EVIDENCE // 2], reps[-MAX_EVIDENCE // 2 :]]
+        )
         partners = sorted({self.cols.partners[p] for p in self.cols.report_partner[reps]})
         level = int(self.cols.report_level[reps].max()) if len(reps) else 0
         lat, lon = self.frame.to_latlon(x, y)
@@ -138,7 +152,9 @@ class AnomalyFinder:
         return (d < PORT_KM * 1e3).reshape(np.shape(x))
 
     def _sensor_names(self, rows) -> str:
-        return ", ".join(sorted({self.cols.report_ids[r].rsplit("-", 1)[0] for r in self.pic.log["rep"][rows]}))
+        return ", ".join(
+            sorted({self.cols.report_ids[r].rsplit("-", 1)[0] for r in self.pic.log["rep"][rows]})
+        )
 
     # --- kinds ------------------------------------------------------------------------------------
 
@@ -152,7 +168,11 @@ class AnomalyFinder:
             for k in np.flatnonzero(ends - t > AIS_GAP_S):
                 during = self.pic.rows(i, t[k], ends[k], scan_only=True)
                 after = [ais_rows[k + 1 : k + 2]] if k + 1 < len(ais_rows) else []
-                seen = f"; {len(during)} detections meanwhile ({self._sensor_names(during)})" if len(during) else ""
+                seen = (
+                    f"; {len(during)} detections meanwhile ({self._sensor_names(during)})"
+                    if len(during)
+                    else ""
+                )
                 self._emit(
                     "ais_gap", [i], t[k], ends[k], log["x"][ais_rows[k]], log["y"][ais_rows[k]],
                     [ais_rows[k : k + 1], during, *after], detail=f"no AIS for {(ends[k] - t[k]) / 60:.0f} min{seen}",
@@ -174,11 +194,21 @@ class AnomalyFinder:
             with np.errstate(all="ignore"), _quiet():
                 mean = np.hypot(np.nanmean(dx, axis=1), np.nanmean(dy, axis=1))
                 wobble = np.hypot(np.nanstd(dx, axis=1), np.nanstd(dy, axis=1))
-            ok = (common >= max(4, 0.5 * valid.sum())) & (wobble < 1500.0) & (mean > 2000.0) & (mean < 60_000.0)
+            ok = (
+                (common >= max(4, 0.5 * valid.sum()))
+                & (wobble < 1500.0)
+                & (mean > 2000.0)
+                & (mean < 60_000.0)
+            )
             if not ok.any():
                 continue
             s_rows = pic.rows(s, scan_only=True)
             t0, t1 = log["t"][s_rows[0]], log["t"][s_rows[-1]]
+            with _quiet():
+                seen_length = np.nanmedian(self.cols.report_length[log["rep"][s_rows]])
+            claimed = np.array([self.cols.static_length(self.tracker.mmsi[a]) for a in ais_tracks])
+            mismatch = np.abs(np.log(seen_length / claimed)) > np.log(1.6)
+            ok &= ~(mismatch & np.isfinite(claimed) & np.isfinite(seen_length))
             for j in np.argsort(np.where(ok, wobble, np.inf))[: ok.sum()]:
                 a = ais_tracks[j]
                 confirmed = len(pic.rows(a, t0, t1, scan_only=True))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from meshwarn.maritime.frame import EARTH_RADIUS_M
-from meshwarn.maritime.traffic import MaritimeTruth, TruthEvent
+from meshwarn.maritime.truth import MaritimeTruth, TruthEvent
 from meshwarn.model import Anomaly
 
 KINDS = ("dark_vessel", "ais_gap", "spoofing", "loitering", "rendezvous", "zone_entry")
@@ -49,7 +49,9 @@ def score(anomalies: list[Anomaly], truth: MaritimeTruth) -> dict[str, dict[str,
     for kind in KINDS:
         found = [a for a in anomalies if a.kind == kind]
         events = [e for e in truth.events if e.kind == kind]
-        observable = [e for e in events if not e.optional and (kind not in NEEDS_SENSORS or e.observations >= 3)]
+        observable = [
+            e for e in events if not e.optional and (kind not in NEEDS_SENSORS or e.observations >= 3)
+        ]
         hit_found = sum(any(matches(a, e) for e in events) for a in found)
         hit_obs = sum(any(matches(a, e) for a in found) for e in observable)
         required = [e for e in events if not e.optional]

@@ -37,6 +37,11 @@ class Columns:
     det: dict[str, np.ndarray] = field(default_factory=dict)
     report_partner: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int16))
     report_level: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
+    report_length: np.ndarray = field(default_factory=lambda: np.zeros(0))  # detections' length estimate, m
+
+    def static_length(self, mmsi: int) -> float:
+        static = self.static.get(int(mmsi))
+        return static.length_m if static is not None and static.length_m > 0 else np.nan
 
 
 def columns_of(deliveries: list[Delivery], frame: LocalFrame) -> Columns:
@@ -81,6 +86,8 @@ def columns_of(deliveries: list[Delivery], frame: LocalFrame) -> Columns:
     }  # fmt: skip
     d = np.array(det_rows, dtype=float).reshape(-1, 7)
     x, y = frame.to_xy(d[:, 2], d[:, 3])
+    cols.report_length = np.full(len(cols.report_ids), np.nan)
+    cols.report_length[d[:, 6].astype(np.int64)] = d[:, 5]
     cols.det = {
         "t": d[:, 0], "sensor": d[:, 1].astype(np.int32), "x": x, "y": y, "sigma": d[:, 4],
         "length": d[:, 5], "rep": d[:, 6].astype(np.int64),
@@ -217,7 +224,9 @@ class SurfaceTracker:
         ghosts = np.flatnonzero(self.alive[: self.n] & (self.mmsi[: self.n] == 0))
         if len(ghosts) == 0:
             return
-        gx, _ = predict(self.x[ghosts], self.P[ghosts], np.maximum(self.t[idx].max() - self.t[ghosts], 0), self.q)
+        gx, _ = predict(
+            self.x[ghosts], self.P[ghosts], np.maximum(self.t[idx].max() - self.t[ghosts], 0), self.q
+        )
         dist, near = cKDTree(gx[:, :2]).query(self.x[idx, :2], distance_upper_bound=2000.0)
         for track, d, g in zip(idx, dist, near, strict=True):
             if np.isfinite(d) and self.alive[ghosts[g]]:
@@ -247,7 +256,9 @@ class SurfaceTracker:
 
     # --- detections -----------------------------------------------------------------------------
 
-    def update_scan(self, t: float, x, y, sigma, rep, partner_bits, level, max_gate_m: float = 10_000.0) -> None:
+    def update_scan(
+        self, t: float, x, y, sigma, rep, partner_bits, level, max_gate_m: float = 10_000.0
+    ) -> None:
         """One sensor look: assign its detections to tracks, update them, start tracks for the rest."""
         self._scans += 1
         scan = self._scans
@@ -301,7 +312,9 @@ class SurfaceTracker:
         S = Pp[pairs_t, :2, :2] + (sigma[pairs_d] ** 2)[:, None, None] * np.eye(2)
         dx = np.column_stack([x[pairs_d] - xp[pairs_t, 0], y[pairs_d] - xp[pairs_t, 1]])
         det = S[:, 0, 0] * S[:, 1, 1] - S[:, 0, 1] ** 2
-        d2 = (S[:, 1, 1] * dx[:, 0] ** 2 - 2 * S[:, 0, 1] * dx[:, 0] * dx[:, 1] + S[:, 0, 0] * dx[:, 1] ** 2) / det
+        d2 = (
+            S[:, 1, 1] * dx[:, 0] ** 2 - 2 * S[:, 0, 1] * dx[:, 0] * dx[:, 1] + S[:, 0, 0] * dx[:, 1] ** 2
+        ) / det
         return pairs_t, pairs_d, d2, np.log(det)
 
     def _update_det(self, idx, xp, Pp, t, x, y, sigma, rep, scan) -> None:
@@ -392,7 +405,10 @@ def run(cols: Columns, tracker: SurfaceTracker, ais_bin_s: float = 30.0, snapsho
             tracker.update_scan(when, d["x"][rows], d["y"][rows], d["sigma"][rows], rep,
                                 np.bitwise_or.reduce(bits[rep]), cols.report_level[rep].max())  # fmt: skip
     if snapshot_s:
-        yield batches[-1][0] if batches else 0.0, tracker.snapshot(batches[-1][0] if batches else 0.0, cols.partners)
+        yield (
+            batches[-1][0] if batches else 0.0,
+            tracker.snapshot(batches[-1][0] if batches else 0.0, cols.partners),
+        )
 
 
 def _batches(cols: Columns, ais_bin_s: float) -> list[tuple[float, int, np.ndarray]]:

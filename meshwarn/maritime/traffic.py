@@ -12,45 +12,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import msgspec
 import numpy as np
 
 from meshwarn.errors import InputError
 from meshwarn.maritime.frame import LocalFrame, knots_to_mps
+from meshwarn.maritime.truth import MaritimeTruth, TruthEvent, TruthVessel
 from meshwarn.model import AisPosition, AisStatic, Delivery, Label, Report, SurfaceDetection
 
 MERCHANT, FISHING, PATROL, MEETING = 0, 1, 2, 3
 KIND_NAMES = ("merchant", "fishing", "patrol", "meeting")
 MIDS = (440, 441, 431, 432, 412, 413, 273, 351, 352, 353, 370, 477, 563)
-
-
-class TruthEvent(msgspec.Struct, frozen=True):
-    """One thing the anomaly detector should find; samples are (time, lat, lon) of the vessel(s)."""
-
-    kind: str
-    start: float
-    end: float
-    vessels: tuple[str, ...]
-    mmsi: tuple[int, ...]
-    samples: list[tuple[float, float, float]]
-    observations: int = 0  # sensor detections of the (least seen) vessel during the event, +-15 min
-    zone: str = ""
-    optional: bool = False  # finding it is right, missing it is no fault (a gap or spoofer seen as dark)
-
-
-class TruthVessel(msgspec.Struct, frozen=True):
-    id: str
-    kind: str
-    mmsi: int
-    length_m: float
-
-
-class MaritimeTruth(msgspec.Struct, frozen=True):
-    scenario: str
-    start: float
-    end: float
-    vessels: list[TruthVessel]
-    events: list[TruthEvent]
 
 
 @dataclass
@@ -203,7 +174,9 @@ def build_world(scenario: dict, rng: np.random.Generator) -> World:
     )
     offset = sum(x.shape[1] for x in parts_pos)
     for j in np.flatnonzero(np.isfinite(l0)):
-        events.append({"kind": "loitering", "vessels": [offset + j], "start": l0[j], "end": min(l1[j], times[-1])})
+        events.append(
+            {"kind": "loitering", "vessels": [offset + j], "start": l0[j], "end": min(l1[j], times[-1])}
+        )
     parts_pos.append(p), parts_vel.append(v), kinds.append(np.full(n_fish, FISHING))
     if scenario.get("patrols") and traffic.get("patrol", 0):
         patrols = _Polylines(frame, [lane["points"] for lane in scenario["patrols"]])
@@ -213,10 +186,16 @@ def build_world(scenario: dict, rng: np.random.Generator) -> World:
         first = sum(x.shape[1] for x in parts_pos)
         p, v, t0, t1 = _meeting(frame, rng, meet, times)
         parts_pos.append(p), parts_vel.append(v), kinds.append(np.full(2, MEETING))
-        events.append({"kind": "rendezvous", "vessels": [first, first + 1], "start": t0, "end": t1, "dark": [1]})
+        events.append(
+            {"kind": "rendezvous", "vessels": [first, first + 1], "start": t0, "end": t1, "dark": [1]}
+        )
         events.append({"kind": "dark_vessel", "vessels": [first + 1], "start": times[0], "end": times[-1]})
 
-    pos, vel, kind = np.concatenate(parts_pos, axis=1), np.concatenate(parts_vel, axis=1), np.concatenate(kinds)
+    pos, vel, kind = (
+        np.concatenate(parts_pos, axis=1),
+        np.concatenate(parts_vel, axis=1),
+        np.concatenate(kinds),
+    )
     n = len(kind)
     mmsi = rng.choice(MIDS, n) * 1_000_000 + rng.integers(100_000, 999_999, n)
     length = np.select(
@@ -247,13 +226,17 @@ def _misbehave(rng, traffic, kind, times, ais_on, ais_offset, events) -> None:
         t1 = t0 + rng.uniform(2.0, 3.5) * 3600
         ais_on[(times >= t0) & (times < t1), v] = False
         events.append({"kind": "ais_gap", "vessels": [v], "start": t0, "end": min(t1, times[-1])})
-        events.append({"kind": "dark_vessel", "vessels": [v], "start": t0, "end": min(t1, times[-1]), "optional": True})
+        events.append(
+            {"kind": "dark_vessel", "vessels": [v], "start": t0, "end": min(t1, times[-1]), "optional": True}
+        )
     for v in spoof:
         t0 = times[0] + rng.uniform(0.0, 0.4) * span
         bearing, dist = rng.uniform(0, 2 * np.pi), rng.uniform(6e3, 30e3)
         ais_offset[times >= t0, v] = (dist * np.cos(bearing), dist * np.sin(bearing))
         events.append({"kind": "spoofing", "vessels": [v], "start": t0, "end": times[-1]})
-        events.append({"kind": "dark_vessel", "vessels": [v], "start": t0, "end": times[-1], "optional": True})
+        events.append(
+            {"kind": "dark_vessel", "vessels": [v], "start": t0, "end": times[-1], "optional": True}
+        )
 
 
 # --- observation ----------------------------------------------------------------------------------
@@ -283,9 +266,17 @@ def _observe_ais(world, scenario, rng, out, seen, nmea: bool) -> list[str]:
     period = np.maximum(1, np.round(rng.uniform(*traffic.get("ais_period_s", (60, 180)), n) / dt)).astype(int)
     phase = rng.integers(0, 1 << 30, n) % period
     k = np.arange(steps)[:, None]
-    sends = ((k - phase) % period == 0) & world.ais_on & (rng.uniform(0, 1, (steps, n)) >= traffic.get("ais_loss", 0))
+    sends = (
+        ((k - phase) % period == 0)
+        & world.ais_on
+        & (rng.uniform(0, 1, (steps, n)) >= traffic.get("ais_loss", 0))
+    )
     step_idx, vessel = np.nonzero(sends)
-    xy = world.pos[step_idx, vessel] + world.ais_offset[step_idx, vessel] + rng.normal(0, 10.0, (len(vessel), 2))
+    xy = (
+        world.pos[step_idx, vessel]
+        + world.ais_offset[step_idx, vessel]
+        + rng.normal(0, 10.0, (len(vessel), 2))
+    )
     lat, lon = world.frame.to_latlon(xy[:, 0], xy[:, 1])
     v = world.vel[step_idx, vessel]
     sog = np.round(np.hypot(v[:, 0], v[:, 1]) * 3600 / 1852, 1)
@@ -314,14 +305,18 @@ def _observe_ais(world, scenario, rng, out, seen, nmea: bool) -> list[str]:
                 ship_type=(70, 30, 55, 80)[world.kind[vessel[i]]], length_m=float(round(world.length[vessel[i]])),
                 beam_m=float(round(world.length[vessel[i]] / 7)), source=f"{label.originator}-AIS",
             )  # fmt: skip
-            out.append(Delivery(arrival, Report(f"{label.originator}-ais-static-{mmsi}", label, arrival, static)))
+            out.append(
+                Delivery(arrival, Report(f"{label.originator}-ais-static-{mmsi}", label, arrival, static))
+            )
         if nmea:
             lines.extend(encode_nmea(body, static))
     return lines
 
 
 def _label(partner: str, spec: dict) -> Label:
-    return Label(partner, spec.get("classification", "UNCLASSIFIED"), tuple(spec.get("releasable_to", [partner])))
+    return Label(
+        partner, spec.get("classification", "UNCLASSIFIED"), tuple(spec.get("releasable_to", [partner]))
+    )
 
 
 def _scan_positions(sensor: dict, world: World) -> list[tuple[int, float, float, float, float, float]]:
@@ -378,7 +373,13 @@ def _observe_sensor(world: World, sensor: dict, rng, out: list[Delivery], seen: 
         arrival = when + sensor.get("latency_s", 5.0)
         for i in range(len(meas)):
             body = SurfaceDetection(
-                when, sensor["name"], sensor["kind"], float(lat[i]), float(lon[i]), sigma, float(round(max(length[i], 5.0)))
+                when,
+                sensor["name"],
+                sensor["kind"],
+                float(lat[i]),
+                float(lon[i]),
+                sigma,
+                float(round(max(length[i], 5.0))),
             )
             out.append(Delivery(arrival, Report(f"{sensor['name']}-{count}", label, arrival, body)))
             count += 1
@@ -459,7 +460,10 @@ def truth_of(world: World, scenario: dict, observed: Observed) -> MaritimeTruth:
         samples = []
         for v in event["vessels"]:
             lat, lon = world.frame.to_latlon(world.pos[sample_steps, v, 0], world.pos[sample_steps, v, 1])
-            samples += [(float(t), float(a), float(o)) for t, a, o in zip(world.times[sample_steps], lat, lon, strict=True)]
+            samples += [
+                (float(t), float(a), float(o))
+                for t, a, o in zip(world.times[sample_steps], lat, lon, strict=True)
+            ]
         window = np.flatnonzero((world.times >= event["start"] - 900) & (world.times <= event["end"] + 900))
         seen = min(int(observed.seen[window, v].sum()) for v in event["vessels"])
         events.append(

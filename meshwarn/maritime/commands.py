@@ -1,0 +1,170 @@
+"""`meshwarn ais ingest` and `meshwarn maritime simulate|fuse|score`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+import msgspec
+
+from meshwarn.errors import InputError
+from meshwarn.exercise import write_jsonl
+from meshwarn.maritime import io
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def register(top: argparse._SubParsersAction, exercise: argparse._SubParsersAction) -> None:
+    ais = top.add_parser("ais", help="AIS feeds")
+    ais_sub = ais.add_subparsers(dest="ais_command", required=True, metavar="STEP")
+    ingest = ais_sub.add_parser(
+        "ingest", help="decode NMEA AIS from a file, tcp://HOST:PORT or udp://HOST:PORT"
+    )
+    ingest.add_argument("source", metavar="FILE|tcp://127.0.0.1:PORT|udp://127.0.0.1:PORT")
+    ingest.add_argument(
+        "--idle", type=float, default=5.0, metavar="S", help="stop a network feed idle this long"
+    )
+    ingest.add_argument(
+        "--max", type=int, default=0, metavar="N", help="stop after N sentences (0: no limit)"
+    )
+    ingest.add_argument("--out", type=Path, metavar="FILE", help="write decoded messages as JSON lines")
+    ingest.add_argument("--quarantine", type=Path, metavar="FILE", help="write quarantined sentences (JSONL)")
+    ingest.add_argument("--json", action="store_true", help="print the summary as JSON")
+    ingest.set_defaults(func=cmd_ingest)
+
+    maritime = top.add_parser("maritime", help="maritime domain awareness: simulate, fuse and score")
+    sub = maritime.add_subparsers(dest="maritime_command", required=True, metavar="STEP")
+    simulate = sub.add_parser("simulate", help="simulate shipping, AIS and partners' detections")
+    simulate.add_argument("scenario", help="a scenario file, or the name of one in meshwarn/scenarios")
+    simulate.add_argument("--out", type=Path, required=True, metavar="DIR")
+    simulate.add_argument(
+        "--nmea", action="store_true", help="also write the AIS as NMEA sentences (ais.nmea)"
+    )
+    simulate.set_defaults(func=cmd_simulate)
+    fuse = sub.add_parser("fuse", help="track vessels and find anomalies in DIR/reports.jsonl")
+    fuse.add_argument("directory", type=Path, metavar="DIR")
+    fuse.add_argument("--snapshot-s", type=float, default=600.0, metavar="S", help="track snapshot interval")
+    fuse.set_defaults(func=cmd_fuse)
+    score = sub.add_parser("score", help="precision and recall of each anomaly kind against the truth")
+    score.add_argument("directory", type=Path, metavar="DIR")
+    score.add_argument("--json", action="store_true")
+    score.set_defaults(func=cmd_score)
+
+
+def scenario_path(text: str) -> Path:
+    path = Path(text)
+    if path.exists():
+        return path
+    named = SCENARIOS / f"{text}.toml"
+    if named.exists():
+        return named
+    raise InputError(f"{text}: no such scenario file or name")
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from meshwarn.maritime.ais import ingest
+
+    decoder = ingest(args.source, idle_s=args.idle, max_lines=args.max, keep_messages=args.out is not None)
+    if args.out:
+        write_jsonl(args.out, decoder.decoded)
+    if args.quarantine:
+        with args.quarantine.open("w") as out:
+            for q in decoder.quarantined:
+                out.write(json.dumps({"reason": q.reason, "line": q.line, "source": q.source}) + "\n")
+    summary = decoder.summary()
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    print(f"{summary['sentences']} sentences, {summary['messages']} messages, {summary['vessels']} vessels "
+          f"({summary['vessels_with_static']} with static data)")  # fmt: skip
+    print("messages by type: " + ", ".join(f"{k}: {v}" for k, v in summary["messages_by_type"].items()))
+    reasons = summary["quarantined_by_reason"]
+    print(
+        f"quarantined {summary['quarantined']}: "
+        + (", ".join(f"{k}: {v}" for k, v in reasons.items()) or "-")
+    )
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from meshwarn.maritime.traffic import load_scenario, simulate
+
+    path = scenario_path(args.scenario)
+    scenario = load_scenario(path)
+    observed, truth = simulate(scenario, nmea=args.nmea)
+    args.out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, args.out / "scenario.toml")
+    count = io.write_deliveries(args.out, observed.deliveries)
+    io.write_truth(args.out, truth)
+    if args.nmea:
+        (args.out / io.NMEA).write_text("\n".join(observed.nmea) + "\n")
+    kinds: dict[str, int] = {}
+    for event in truth.events:
+        if not event.optional:
+            kinds[event.kind] = kinds.get(event.kind, 0) + 1
+    print(f"{len(truth.vessels)} vessels, {count} reports -> {args.out}; events: "
+          + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))  # fmt: skip
+    return 0
+
+
+def fuse_directory(directory: Path, snapshot_s: float = 600.0) -> tuple[int, list]:
+    """Track and find anomalies in an exercise directory; returns (snapshots written, anomalies)."""
+    from meshwarn.maritime.anomalies import AnomalyFinder
+    from meshwarn.maritime.frame import LocalFrame
+    from meshwarn.maritime.surface import SurfaceTracker, columns_of, run
+    from meshwarn.maritime.traffic import load_scenario
+
+    scenario_file = directory / "scenario.toml"
+    scenario = load_scenario(scenario_file) if scenario_file.exists() else {}
+    deliveries = io.read_deliveries(directory)
+    if not deliveries:
+        raise InputError(f"{directory}: no reports")
+    frame = LocalFrame(*scenario.get("frame", _centre(deliveries)))
+    cols = columns_of(deliveries, frame)
+    tracker = SurfaceTracker(frame)
+    tracks = [track for _, snapshot in run(cols, tracker, snapshot_s=snapshot_s) for track in snapshot]
+    write_jsonl(directory / io.TRACKS, tracks)
+    times = [d.report.body.time for d in deliveries if hasattr(d.report.body, "time")]
+    anomalies = AnomalyFinder(tracker, cols, frame, scenario).find(min(times), max(times))
+    write_jsonl(directory / io.ANOMALIES, anomalies)
+    return len(tracks), anomalies
+
+
+def _centre(deliveries) -> tuple[float, float]:
+    lats = [d.report.body.lat for d in deliveries if hasattr(d.report.body, "lat")]
+    lons = [d.report.body.lon for d in deliveries if hasattr(d.report.body, "lon")]
+    if not lats:
+        raise InputError("no positions in the reports")
+    return sum(lats) / len(lats), sum(lons) / len(lons)
+
+
+def cmd_fuse(args: argparse.Namespace) -> int:
+    count, anomalies = fuse_directory(args.directory, args.snapshot_s)
+    kinds: dict[str, int] = {}
+    for a in anomalies:
+        kinds[a.kind] = kinds.get(a.kind, 0) + 1
+    print(f"{count} track states -> {args.directory / io.TRACKS}; {len(anomalies)} anomalies -> "
+          f"{args.directory / io.ANOMALIES}: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))  # fmt: skip
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from meshwarn.exercise import read_jsonl
+    from meshwarn.maritime.score import score
+    from meshwarn.model import Anomaly
+
+    truth = io.read_truth(args.directory)
+    anomalies = list(read_jsonl(args.directory / io.ANOMALIES, Anomaly))
+    result = score(anomalies, truth)
+    (args.directory / io.SCORE).write_bytes(msgspec.json.encode(result))
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"{'kind':<12} {'found':>6} {'events':>7} {'precision':>10} {'recall':>7}")
+    for kind, row in result.items():
+        p = "-" if row["precision"] is None else f"{row['precision']:.2f}"
+        r = "-" if row["recall"] is None else f"{row['recall']:.2f}"
+        print(f"{kind:<12} {row['anomalies']:>6} {row['observable_events']:>7} {p:>10} {r:>7}")
+    return 0
