@@ -60,7 +60,7 @@ function pictureAt(messages, t) {
       tracks.set(b.id, b);
       if (!history.has(b.id)) history.set(b.id, []);
       history.get(b.id).push([b.lon, b.lat]);
-      if (b.status === "deleted") tracks.delete(b.id);
+      // An ended track stays on the map (grey, no prediction): the picture keeps what happened.
     } else if (m.kind === "impact") {
       if (m.body.impact && m.body.status !== "deleted") impacts.set(m.body.track_id, m.body); else impacts.delete(m.body.track_id);
     } else if (m.kind === "alert") {
@@ -142,20 +142,21 @@ function drawTracks(ctx, canvas, pic) {
     ctx.stroke();
   }
   for (const t of pic.tracks.values()) {
-    const impact = t.impact;
+    const ended = t.status === "deleted";
+    const impact = ended ? null : t.impact;
     if (impact && impact.ground_track && impact.ground_track.length) {
       ctx.beginPath(); ctx.setLineDash([6, 4]); ctx.strokeStyle = "#ff9a9a";
       impact.ground_track.forEach(([, lat, lon], i) => { const [x, y] = project(canvas, lon, lat); i ? ctx.lineTo(x, y) : ctx.moveTo(x, y); });
       ctx.stroke(); ctx.setLineDash([]);
     }
     if (impact && impact.ellipse) drawEllipse(ctx, canvas, impact.ellipse);
-    if (t.launch) {
+    if (t.launch && !ended) {
       const [lx, ly] = project(canvas, t.launch.lon, t.launch.lat);
       ctx.strokeStyle = "#ff66ff"; ctx.beginPath(); ctx.moveTo(lx - 5, ly - 5); ctx.lineTo(lx + 5, ly + 5);
       ctx.moveTo(lx + 5, ly - 5); ctx.lineTo(lx - 5, ly + 5); ctx.stroke();
     }
     const [x, y] = project(canvas, t.lon, t.lat);
-    ctx.fillStyle = t.status === "confirmed" ? "#ffe066" : "#b0b0b0";
+    ctx.fillStyle = ended ? "#6d7b82" : t.status === "confirmed" ? "#ffe066" : "#b0b0b0";
     ctx.beginPath(); ctx.arc(x, y, 4, 0, 2 * Math.PI); ctx.fill();
     // velocity: 60 s ahead, east/north from the ECEF vector at this point
     const v = t.velocity_ecef || [0, 0, 0];
@@ -184,10 +185,11 @@ function renderPanel(partner) {
   drawMap(ctx, canvas, warned);
   drawSensors(ctx, canvas, sensorsFor(partner, pic));
   drawTracks(ctx, canvas, pic);
-  div.dataset.tracks = pic.tracks.size; div.dataset.alerts = pic.alerts.size;
+  const live = [...pic.tracks.values()].filter((t) => t.status !== "deleted").length;
+  div.dataset.tracks = pic.tracks.size; div.dataset.live = live; div.dataset.alerts = pic.alerts.size;
   div.dataset.impacts = pic.impacts.size;
   const impactOnly = pic.impacts.size ? `, ${pic.impacts.size} impact areas` : "";
-  div.querySelector(".summary").textContent = `${pic.tracks.size} tracks${impactOnly}, ${pic.alerts.size} regions warned`;
+  div.querySelector(".summary").textContent = `${live} live tracks (${pic.tracks.size} in all)${impactOnly}, ${pic.alerts.size} regions warned`;
   const rows = [...pic.tracks.values()].map((t) => {
     const impact = t.impact ? `${t.impact.ellipse.lat.toFixed(2)}, ${t.impact.ellipse.lon.toFixed(2)}` : "";
     return `<tr class="track" data-id="${t.id}" data-provenance="${(t.provenance || []).join(" ")}"><td>${t.id}</td><td>${t.status}</td><td>${t.phase}</td>` +
