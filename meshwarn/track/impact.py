@@ -23,7 +23,7 @@ from meshwarn.track.dynamics import propagate_many
 
 CHI2_2D_95 = 5.991464547107979  # 95% of a 2-D Gaussian lies within this squared Mahalanobis radius
 Z_95 = 1.959963984540054
-STEP_S = 60.0  # RK4 step flying sigma points to the ground: metres of error even at this step
+STEP_S = 120.0  # RK4 step flying sigma points to the ground: metres of error even at this step
 MAX_FLIGHT_S = 3 * 3600.0
 
 
@@ -116,7 +116,7 @@ def fly_to_ground(pts: np.ndarray, wm: np.ndarray, wc: np.ndarray, direction: fl
 def _refine_crossing(s0: np.ndarray, h0: np.ndarray, h1: np.ndarray, step: float) -> np.ndarray:
     """Time into the step at which each state reaches height zero: secant start, Newton steps."""
     tau = step * h0 / np.where(h0 - h1 == 0.0, 1.0, h0 - h1)
-    for _ in range(3):
+    for _ in range(2):
         s = propagate_many(s0, tau[:, None])
         r, v = s[:, 0:3], s[:, 3:6]
         up = r / np.linalg.norm(r, axis=1)[:, None]

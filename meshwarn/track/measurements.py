@@ -40,6 +40,7 @@ class Measurement:
     point: np.ndarray | None = None  # ECEF position implied, when the measurement has range
     point_cov: np.ndarray | None = None
     los: np.ndarray | None = None  # unit line of sight (IR)
+    sensor_vel: np.ndarray | None = None  # ECEF velocity of a moving sensor (a ship), for range rate
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """h(x) and H = dh/dx."""
@@ -71,7 +72,8 @@ class Measurement:
         rng = np.sqrt(np.einsum("ij,ij->i", d, d))
         cols = [rng, az, el]
         if len(self.z) == 4:
-            cols.append(np.einsum("ij,ij->i", d, xs[:, 3:6]) / rng)
+            rel_v = xs[:, 3:6] if self.sensor_vel is None else xs[:, 3:6] - self.sensor_vel
+            cols.append(np.einsum("ij,ij->i", d, rel_v) / rng)
         return np.stack(cols, axis=1)
 
 
@@ -95,7 +97,7 @@ def _angles_model(m: Measurement, x: np.ndarray) -> tuple[np.ndarray, np.ndarray
     H[1, 0:3], H[2, 0:3] = d_az, d_el
     zhat = [rho, az, el]
     if nz == 4:
-        v = x[3:6]
+        v = x[3:6] if m.sensor_vel is None else x[3:6] - m.sensor_vel
         rdot = float(d @ v) / rho
         H[3, 0:3] = (v - rdot * d / rho) / rho
         H[3, 3:6] = d / rho

@@ -31,11 +31,12 @@ BIG = 1e12
 @dataclass
 class TrackerConfig:
     filter: str = "ekf"  # "ekf" or "ukf"
-    q_ballistic: float = 1e-2  # m^2/s^3: white acceleration the ballistic model allows
+    q_ballistic: float = 1e-4  # m^2/s^3: white acceleration the ballistic model allows
     q_boost_accel: float = 1.0  # m^2/s^3
     q_boost_jerk: float = 20.0  # m^2/s^5: how fast thrust acceleration may change
     tau_boost_s: float = 60.0
     init_accel_sigma: float = 40.0  # m/s^2, thrust acceleration prior of a new track
+    init_p_boost: float = 0.8  # most tracks are born in boost: radars and satellites see the rise
     gate_prob: float = 0.9999
     confirm_m: int = 3
     confirm_n: int = 5
@@ -105,6 +106,7 @@ class Tracker:
         self._vel = np.zeros((0, 3))
         self._time = np.zeros(0)
         self._sig = np.zeros(0)
+        self._platforms: dict[str, tuple[float, np.ndarray, np.ndarray]] = {}  # sensor: time, pos, vel
 
     # --- public contract --------------------------------------------------------------
 
@@ -118,6 +120,8 @@ class Tracker:
         changed: dict[int, _Track] = {}
         deleted = self._sweep(self.now)
         ms = [m for m in (from_report(r) for r in reports) if m is not None]
+        for m in ms:
+            self._platform_velocity(m)
         if not ms:
             return [self._emit(t, "deleted") for t in deleted]
         self.seeds.expire(max(m.time for m in ms))
@@ -145,6 +149,23 @@ class Tracker:
             else:
                 out.append(self._emit(t))
         return out
+
+    def _platform_velocity(self, m: Measurement) -> None:
+        """A ship's radar reports where the ship is with every plot; its velocity (which the range
+        rate is relative to) follows from two positions a while apart."""
+        if m.kind != "radar" or len(m.z) < 4:
+            return
+        seen = self._platforms.get(m.sensor)
+        if seen is None:
+            self._platforms[m.sensor] = (m.time, m.origin, np.zeros(3))
+            return
+        t0, p0, v0 = seen
+        dt = m.time - t0
+        if dt >= 5.0:
+            v0 = (m.origin - p0) / dt
+            self._platforms[m.sensor] = (m.time, m.origin, v0)
+        if float(v0 @ v0) > 0.01:
+            m.sensor_vel = v0
 
     # --- association ------------------------------------------------------------------
 
@@ -272,7 +293,7 @@ class Tracker:
         a, b = pair
         x, P = two_point_state(a, b, self.config.init_accel_sigma)
         self._number += 1
-        state = self.imm.start(b.m.time, x, P, p_boost=0.5)
+        state = self.imm.start(b.m.time, x, P, p_boost=self.config.init_p_boost)
         # The older point's time is the base: a report between the two still finds a prior.
         t = _Track(self._number, f"{self.config.id_prefix}{self._number:04d}", state, state)
         t.history.append((b.m, state))
@@ -325,7 +346,12 @@ class Tracker:
         for t in self.live:
             age = now - t.last_time()
             limit = c.tentative_timeout_s if t.status == "tentative" else c.delete_after_s
-            landed = t.impact_final and t.impact is not None and now > t.impact.time + 5.0
+            landed = (
+                t.impact_final
+                and t.impact is not None
+                and now > t.impact.time + 5.0
+                and t.impact.time - t.last_time() < 60.0  # seen on its way down, not a guess from afar
+            )
             if age > limit or landed:
                 gone.append(t)
             elif age > c.coast_after_s and t.status == "confirmed":
