@@ -56,12 +56,10 @@ def default_tracker_factory():  # noqa: ANN201 - the tracker's own type
 
 
 def default_warn_hook():  # noqa: ANN201
-    """The warn stage's hook, when it provides one (``meshwarn.warn.hub_hook.make_hook``)."""
-    try:
-        from meshwarn.warn.hub_hook import make_hook  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    return make_hook()
+    """Alerts from the warn stage, one alert manager per entitlement group."""
+    from meshwarn.share.warnhook import GroupWarner
+
+    return GroupWarner()
 
 
 def load_deliveries(scenario: str, out: Path, seed: int | None):  # noqa: ANN201

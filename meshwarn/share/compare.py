@@ -3,8 +3,10 @@
 Figures per partner, from its view (DIR/views/<PARTNER>.jsonl, release times):
 - time to first track: first confirmed track (or impact notice) after the first launch;
 - time to first warning: first alert after the first launch ("n/a" when no view holds alerts);
-- impact-ellipse area: the 95% ellipse of the latest prediction on each of the partner's main
-  tracks (as many as missiles flew, those with most reports), mean over them, km^2.
+- impact-ellipse area: the 95% ellipse of the latest prediction released by a given time on
+  each of the partner's main tracks (as many as missiles flew, those with most reports), mean
+  over them, km^2: early (a third of the way through the first missile's flight, when warnings
+  are decided) and final.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from meshwarn.exercise import TRUTH
 class Figures:
     first_track_s: float | None
     first_warning_s: float | None
+    early_ellipse_km2: float | None
     ellipse_km2: float | None
     tracks: int
     messages: int
@@ -41,18 +44,42 @@ def load_views(directory: Path) -> dict[str, list[dict]]:
     return views
 
 
-def launch_reference(directory: Path, views: dict[str, list[dict]]) -> tuple[float, int]:
-    """(first launch time, number of missiles) from truth.json; else the first message's time."""
+@dataclass
+class Reference:
+    launch: float  # first launch
+    early: float  # a third of the way through the first missile's flight
+    missiles: int
+
+
+def launch_reference(directory: Path, views: dict[str, list[dict]]) -> Reference:
+    """Launch times from truth.json; without one, the first message's time and no early mark."""
     path = Path(directory) / TRUTH
     if path.exists():
         objects = [o for o in json.loads(path.read_bytes())["objects"] if o["kind"] == "missile"]
         if objects:
-            return min(o["launch_time"] for o in objects), len(objects)
+            first = min(objects, key=lambda o: o["launch_time"])
+            early = first["launch_time"] + (first["impact_time"] - first["launch_time"]) / 3
+            return Reference(first["launch_time"], early, len(objects))
     times = [m["time"] for msgs in views.values() for m in msgs]
-    return (min(times) if times else 0.0), 1
+    start = min(times) if times else 0.0
+    return Reference(start, math.inf, 1)
 
 
-def figures(messages: list[dict], t0: float, missiles: int, any_alerts: bool) -> Figures:
+def ellipse_area(tracks: list[dict], by: float, missiles: int) -> float | None:
+    latest: dict[str, dict] = {}
+    for m in tracks:
+        if m["release"] <= by and m["body"].get("impact"):
+            latest[m["ref"]] = m["body"]
+    main = sorted(latest.values(), key=lambda b: b.get("report_count", 0), reverse=True)[:missiles]
+    areas = [
+        math.pi * b["impact"]["ellipse"]["semi_major_km"] * b["impact"]["ellipse"]["semi_minor_km"]
+        for b in main
+    ]
+    return sum(areas) / len(areas) if areas else None
+
+
+def figures(messages: list[dict], ref: Reference, any_alerts: bool) -> Figures:
+    t0 = ref.launch
     tracks = [m for m in messages if m["kind"] in ("tracks", "impacts")]
     confirmed = [m["release"] for m in tracks if m["body"].get("status") == "confirmed"]
     first_track = min(confirmed) - t0 if confirmed else None
@@ -60,34 +87,28 @@ def figures(messages: list[dict], t0: float, missiles: int, any_alerts: bool) ->
         m["release"] for m in messages if m["kind"] == "alerts" and m["body"].get("msg_type") == "Alert"
     ]
     first_warning = (min(warnings) - t0 if warnings else None) if any_alerts else None
-    latest: dict[str, dict] = {}
-    for m in tracks:
-        if m["body"].get("impact"):
-            latest[m["ref"]] = m["body"]
-    main = sorted(latest.values(), key=lambda b: b.get("report_count", 0), reverse=True)[:missiles]
-    areas = [
-        math.pi * b["impact"]["ellipse"]["semi_major_km"] * b["impact"]["ellipse"]["semi_minor_km"]
-        for b in main
-    ]
-    area = sum(areas) / len(areas) if areas else None
-    return Figures(first_track, first_warning, area, len({m["ref"] for m in tracks}), len(messages))
+    early = ellipse_area(tracks, ref.early, ref.missiles) if math.isfinite(ref.early) else None
+    final = ellipse_area(tracks, math.inf, ref.missiles)
+    return Figures(first_track, first_warning, early, final, len({m["ref"] for m in tracks}), len(messages))
 
 
 def compare(dir_a: Path, dir_b: Path) -> dict[str, tuple[Figures | None, Figures | None]]:
     result: dict[str, list[Figures | None]] = {}
     for index, directory in enumerate((dir_a, dir_b)):
         views = load_views(directory)
-        t0, missiles = launch_reference(directory, views)
+        ref = launch_reference(directory, views)
         any_alerts = any(m["kind"] == "alerts" for msgs in views.values() for m in msgs)
         for partner, messages in views.items():
-            result.setdefault(partner, [None, None])[index] = figures(messages, t0, missiles, any_alerts)
+            result.setdefault(partner, [None, None])[index] = figures(messages, ref, any_alerts)
     return {p: (a, b) for p, (a, b) in sorted(result.items())}
 
 
 def _fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "n/a"
-    return f"{value:,.0f} {unit}" if unit == "km²" else f"{value:.1f} {unit}"
+    if unit == "km²":
+        return f"{value:,.0f} {unit}" if value >= 100 else f"{value:.2f} {unit}"
+    return f"{value:.1f} {unit}"
 
 
 def _change(a: float | None, b: float | None, unit: str) -> str:
@@ -95,14 +116,15 @@ def _change(a: float | None, b: float | None, unit: str) -> str:
         return "—" if a is None and b is None else ("new" if a is None else "lost")
     delta = b - a
     if unit == "km²":
-        return f"{delta:+,.0f} km² ({(b / a - 1) * 100 if a else 0:+.0f}%)"
+        return f"{delta:+,.2f} km² ({(b / a - 1) * 100 if a else 0:+.0f}%)"
     return f"{delta:+.1f} s"
 
 
 ROWS = (
     ("time to first track", "first_track_s", "s"),
     ("time to first warning", "first_warning_s", "s"),
-    ("impact-ellipse area", "ellipse_km2", "km²"),
+    ("impact-ellipse area, early", "early_ellipse_km2", "km²"),
+    ("impact-ellipse area, final", "ellipse_km2", "km²"),
 )
 
 

@@ -15,9 +15,13 @@ are never more groups than partners.
 
 Warnings. A warn stage plugs in with ``Hub(..., warn=hook)``: after each
 report, ``hook(group, changed_tracks, now)`` is called for every group whose
-tracks changed and returns Alerts; the hub stamps their provenance from the
-tracks they are about, checks them against the agreements (kind ``alerts``)
-and publishes them on ``view.<PARTNER>.alerts`` to each member of the group.
+tracks changed, and at every status tick (possibly with no tracks, so that
+time passing can cancel or widen alerts); it returns Alerts. The hub stamps
+their provenance from the tracks they are about, checks them against the
+agreements (kind ``alerts``) and publishes them on ``view.<PARTNER>.alerts`` to
+each member of the group. ``group.gid`` is stable while its members are and
+``group.parent`` names the group it split from, so a hook can keep state per
+group and carry it over a split (see :mod:`meshwarn.share.warnhook`).
 """
 
 from __future__ import annotations
@@ -69,6 +73,7 @@ class Group:
     allowed: dict[str, frozenset[str]] = field(default_factory=dict)  # track id -> who may see all of them
     classes: dict[str, str] = field(default_factory=dict)  # track id -> most restrictive classification
     status: dict[str, str] = field(default_factory=dict)  # track id -> last published status
+    parent: str = ""  # the gid of the group this one split from
 
     @property
     def key(self) -> str:
@@ -85,6 +90,7 @@ class Group:
             dict(self.allowed),
             dict(self.classes),
             dict(self.status),
+            self.gid,
         )
 
 
@@ -268,9 +274,14 @@ class Hub:
                 self._share_alert(grp, alert, arrival)
 
     async def _tick_group(self, grp: Group, now: float) -> None:
+        changed = []
         for track in grp.tracker.tracks(now):
             if track.id in grp.lineage and grp.status.get(track.id) != track.status:
                 self._share_track(grp, track, now)
+                changed.append(track)
+        if self.warn is not None:  # also with nothing changed: time passing can cancel or grow alerts
+            for alert in self.warn(grp, changed, now):
+                self._share_alert(grp, alert, now)
 
     def _share_track(self, grp: Group, track: Track, now: float) -> None:
         tid = track.id
