@@ -101,6 +101,16 @@ function drawMap(ctx, canvas, warned) {
     ctx.stroke();
   }
 }
+function drawAlertAreas(ctx, canvas, alerts) {
+  // Areas without an outline on the map (maritime zones) are drawn from the alert's own polygon.
+  ctx.strokeStyle = "rgba(255,140,40,0.9)"; ctx.fillStyle = "rgba(255,140,40,0.18)";
+  for (const a of alerts.values()) {
+    if (!a.polygon || a.polygon.length < 3) continue;
+    ctx.beginPath();
+    a.polygon.forEach(([lat, lon], i) => { const [x, y] = project(canvas, lon, lat); i ? ctx.lineTo(x, y) : ctx.moveTo(x, y); });
+    ctx.closePath(); ctx.fill(); ctx.stroke();
+  }
+}
 function drawSensors(ctx, canvas, sensors) {
   ctx.strokeStyle = "rgba(120,200,255,0.35)"; ctx.setLineDash([4, 4]);
   for (const s of sensors) {
@@ -183,6 +193,7 @@ function renderPanel(partner) {
   const pic = pictureAt(state.views[partner].messages, state.now);
   const warned = new Set([...pic.alerts.values()].map((a) => a.region_code));
   drawMap(ctx, canvas, warned);
+  drawAlertAreas(ctx, canvas, pic.alerts);
   drawSensors(ctx, canvas, sensorsFor(partner, pic));
   drawTracks(ctx, canvas, pic);
   const live = [...pic.tracks.values()].filter((t) => t.status !== "deleted").length;
