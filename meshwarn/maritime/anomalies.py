@@ -37,6 +37,7 @@ MEET_SPEED_MPS = 1.5
 MEET_S = 1800.0
 PORT_KM = 20.0
 MAX_EVIDENCE = 40
+GHOST_M = 1000.0  # a detection-only track this close to an AIS track (median) is the same vessel
 
 
 @dataclass
@@ -179,11 +180,16 @@ class AnomalyFinder:
                 )  # fmt: skip
 
     def _spoofing(self, candidates: np.ndarray, ais_tracks: np.ndarray) -> set[int]:
-        """Detection-only tracks that are an AIS vessel seen where it really is; returns them."""
+        """Detection-only tracks that are an AIS vessel seen where it really is; returns them.
+
+        Pairs are taken steadiest first, each track at most once, so a spoofer's true track wins over a
+        vessel that merely lies still near the false position.
+        """
         pic, log = self.pic, self.pic.log
-        explained: set[int] = set()
-        if len(candidates) == 0 or len(ais_tracks) == 0:
-            return explained
+        pairs: list[tuple[float, int, int, float]] = []
+        if len(ais_tracks) == 0:
+            return set()
+        claimed = np.array([self.cols.static_length(self.tracker.mmsi[a]) for a in ais_tracks])
         for s in candidates:
             valid = ~np.isnan(pic.x[s])
             if valid.sum() < 4:
@@ -191,36 +197,37 @@ class AnomalyFinder:
             dx = pic.x[ais_tracks][:, valid] - pic.x[s, valid]
             dy = pic.y[ais_tracks][:, valid] - pic.y[s, valid]
             common = (~np.isnan(dx)).sum(axis=1)
-            with np.errstate(all="ignore"), _quiet():
+            with _quiet():
                 mean = np.hypot(np.nanmean(dx, axis=1), np.nanmean(dy, axis=1))
                 wobble = np.hypot(np.nanstd(dx, axis=1), np.nanstd(dy, axis=1))
+                s_rows = pic.rows(s, scan_only=True)
+                seen_length = np.nanmedian(self.cols.report_length[log["rep"][s_rows]])
             ok = (
                 (common >= max(4, 0.5 * valid.sum()))
                 & (wobble < 1500.0)
                 & (mean > 2000.0)
                 & (mean < 60_000.0)
             )
-            if not ok.any():
-                continue
-            s_rows = pic.rows(s, scan_only=True)
-            t0, t1 = log["t"][s_rows[0]], log["t"][s_rows[-1]]
-            with _quiet():
-                seen_length = np.nanmedian(self.cols.report_length[log["rep"][s_rows]])
-            claimed = np.array([self.cols.static_length(self.tracker.mmsi[a]) for a in ais_tracks])
             mismatch = np.abs(np.log(seen_length / claimed)) > np.log(1.6)
             ok &= ~(mismatch & np.isfinite(claimed) & np.isfinite(seen_length))
-            for j in np.argsort(np.where(ok, wobble, np.inf))[: ok.sum()]:
-                a = ais_tracks[j]
-                confirmed = len(pic.rows(a, t0, t1, scan_only=True))
-                if confirmed > 0.25 * len(s_rows):
-                    continue  # sensors do see a vessel where the AIS says: not a spoof
-                explained.add(int(s))
-                a_rows = pic.rows(a, t0, t1)
-                self._emit(
-                    "spoofing", [a, s], t0, t1, log["x"][s_rows[0]], log["y"][s_rows[0]], [a_rows, s_rows],
-                    detail=f"AIS position {mean[j] / 1000:.1f} km from where {self._sensor_names(s_rows)} see it",
-                )  # fmt: skip
-                break
+            t0, t1 = log["t"][s_rows[0]], log["t"][s_rows[-1]]
+            for j in np.flatnonzero(ok):
+                # sensors that do see a vessel where the AIS says it is: no spoof
+                if len(pic.rows(ais_tracks[j], t0, t1, scan_only=True)) <= 0.25 * len(s_rows):
+                    pairs.append((float(wobble[j]), int(s), int(ais_tracks[j]), float(mean[j])))
+        explained: set[int] = set()
+        used: set[int] = set()
+        for _, s, a, offset in sorted(pairs):
+            if s in explained or a in used:
+                continue
+            explained.add(s)
+            used.add(a)
+            s_rows = pic.rows(s, scan_only=True)
+            t0, t1 = log["t"][s_rows[0]], log["t"][s_rows[-1]]
+            self._emit(
+                "spoofing", [a, s], t0, t1, log["x"][s_rows[0]], log["y"][s_rows[0]], [pic.rows(a, t0, t1), s_rows],
+                detail=f"AIS position {offset / 1000:.1f} km from where {self._sensor_names(s_rows)} see it",
+            )  # fmt: skip
         return explained
 
     def _dark(self, candidates: np.ndarray, explained: set[int]) -> list[int]:
@@ -235,7 +242,7 @@ class AnomalyFinder:
                 d = np.hypot(pic.x[ais][:, valid] - pic.x[s, valid], pic.y[ais][:, valid] - pic.y[s, valid])
                 with _quiet():
                     close = np.nanmedian(np.where(np.isnan(d), np.inf, d), axis=1)
-                if close.min() < 3000.0:
+                if close.min() < GHOST_M:
                     continue  # a duplicate of an AIS vessel, not a vessel of its own
             rows = pic.rows(s, scan_only=True)
             dark.append(int(s))

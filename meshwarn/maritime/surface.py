@@ -23,6 +23,7 @@ from meshwarn.model import CLASSIFICATIONS, AisPosition, AisStatic, Delivery, Su
 GATE = 13.8  # chi-square, 2 dof, 99.9%
 BIRTH_GATE = 30.0  # a detection this close to any track does not start a new one
 CONFIRM_HITS = 3
+TENTATIVE_GATE_M = 5000.0
 
 
 @dataclass
@@ -268,7 +269,10 @@ class SurfaceTracker:
         near_any = np.zeros(m, dtype=bool)
         if len(live):
             xp, Pp = predict(self.x[live], self.P[live], np.maximum(t - self.t[live], 0.0), self.q)
-            pairs_t, pairs_d, d2, logdet = self._gate(xp, Pp, x, y, sigma, max_gate_m)
+            # a track of one or two detections knows no velocity: keep its gate small, or clutter feeds it
+            tentative = (self.mmsi[live] == 0) & (self.n_det[live] < CONFIRM_HITS)
+            reach = np.where(tentative, min(TENTATIVE_GATE_M, max_gate_m), max_gate_m)
+            pairs_t, pairs_d, d2, logdet = self._gate(xp, Pp, x, y, sigma, reach)
             near_any[pairs_d[d2 < BIRTH_GATE]] = True
             ok = d2 < GATE
             pairs_t, pairs_d, d2, logdet = pairs_t[ok], pairs_d[ok], d2[ok], logdet[ok]
@@ -327,7 +331,7 @@ class SurfaceTracker:
 
     # --- management and output ------------------------------------------------------------------
 
-    def prune(self, now: float, tentative_s: float = 2400.0, confirmed_s: float = 10_800.0) -> None:
+    def prune(self, now: float, tentative_s: float = 1200.0, confirmed_s: float = 10_800.0) -> None:
         """Detection-only tracks die when unseen: tentative ones soon, confirmed ones after hours."""
         n = self.n
         det_only = self.alive[:n] & (self.mmsi[:n] == 0)
