@@ -97,3 +97,14 @@ def test_swapped_public_key_is_found(exercise_dir) -> None:
 
 def test_verify_needs_a_store(tmp_path) -> None:
     assert main(["audit", "verify", str(tmp_path)]) == 2
+
+
+def test_edited_quarantine_is_found(tmp_path) -> None:
+    ring = KeyRing.generate(EVERY)
+    good = signed(ring, radar_report("g", "KOR", EVERY, 1000.0))
+    store = Store(tmp_path / "store.sqlite")
+    run_hub(load("trilateral"), ring, [(*good, 1000.5), ("report.KOR.radar", b"\x00junk", 1001.0)], store)
+    store.close()
+    assert verify_dir(tmp_path) == []
+    edit(tmp_path, "UPDATE quarantine SET payload = ? WHERE seq = 1", b"\x00other")
+    assert "quarantined payload 1" in verify_dir(tmp_path)[0].problem

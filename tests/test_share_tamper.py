@@ -8,7 +8,7 @@ from meshwarn.model import Report, from_msgpack, to_msgpack
 from meshwarn.share.agreements import load
 from meshwarn.share.faults import flip_byte, unknown_originator, wrong_key
 from meshwarn.share.signing import KeyRing, sign_report
-from meshwarn.share.testing import radar_report, run_hub, signed
+from meshwarn.share.testing import ToyTracker, radar_report, run_hub, signed
 from meshwarn.store.sqlite import Store
 
 EVERYONE = ("KOR", "JPN", "USA")
@@ -128,3 +128,20 @@ def test_originator_is_told_of_acceptance_and_quarantine(tmp_path) -> None:
     assert [r["event"] for r in kor if r["event"] != "delivered"] == ["accepted", "quarantined"]
     assert kor[-1]["reason"].startswith("signed with")
     assert all(len(r["audit_head"]) == 64 for r in kor)
+
+
+class BrittleTracker(ToyTracker):
+    def process(self, report, arrival):
+        if report.id == "r4":
+            raise RuntimeError("tracker bug")
+        return super().process(report, arrival)
+
+
+def test_a_tracker_fault_is_logged_and_the_hub_goes_on(tmp_path) -> None:
+    ring = KeyRing.generate(EVERYONE)
+    store = Store(tmp_path / "s.sqlite")
+    result = run_hub(load("trilateral"), ring, genuine(ring), store, tracker=BrittleTracker)
+    events = [row[3:5] for row in store.audit() if row[3] == "fuse_failed"]
+    assert len(events) == 1 and events[0][1].endswith(":r4")
+    assert all(c["messages"] > 0 for c in result.hub.counts.values())
+    assert store.lineage(result.hub.groups[0].gid, "T1") == {f"r{i}" for i in range(9)} - {"r4"}

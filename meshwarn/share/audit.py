@@ -83,6 +83,7 @@ def verify_store(store: Store) -> list[Finding]:
     findings += _check_keys(raw_keys, digests)
     findings += _check_reports(store, keys, digests)
     findings += _check_outgoing(store, keys, digests)
+    findings += _check_quarantine(store, digests)
     return sorted(findings, key=lambda f: (f.entry == 0, f.entry))
 
 
@@ -136,6 +137,15 @@ def _check_outgoing(store: Store, keys: PublicKeys, digests: dict) -> list[Findi
             out.append(
                 Finding(seq, f"outgoing message {seq_out} to {partner}: hub signature does not verify")
             )
+    return out
+
+
+def _check_quarantine(store: Store, digests: dict) -> list[Finding]:
+    out = []
+    for seq_q, payload in store.db.execute("SELECT seq, payload FROM quarantine ORDER BY seq"):
+        seq, digest = digests.get(("quarantined", str(seq_q)), (0, ""))
+        if not seq or sha256(payload) != digest:
+            out.append(Finding(seq, f"quarantined payload {seq_q} differs from the one logged"))
     return out
 
 

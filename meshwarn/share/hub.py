@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import heapq
+import logging
 import time as wallclock
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,6 +45,8 @@ from meshwarn.share.audit import AuditLog, keys_digest, sha256, view_canonical
 from meshwarn.share.messages import QuarantineEntry, ViewMessage
 from meshwarn.share.signing import PublicKeys, sign_bytes
 from meshwarn.store.sqlite import Store
+
+log = logging.getLogger(__name__)
 
 
 class TrackerLike(Protocol):
@@ -259,7 +262,14 @@ class Hub:
         grp.history.append((report, arrival))
         for member in grp.members:
             self.counts[member]["fused"] += 1
-        changed = grp.tracker.process(report, arrival)
+        try:
+            changed = grp.tracker.process(report, arrival)
+        except Exception as exc:  # a tracker fault on one report must not stop the hub; it is on record
+            log.exception("tracker of group %s failed on report %s", grp.gid, report.id)
+            self.audit.append(
+                arrival, "HUB", "fuse_failed", f"{grp.gid}:{report.id}", sha256(repr(exc).encode())
+            )
+            return
         origin, cls = report.label.originator, report.label.classification
         for track in changed:
             tid = track.id
