@@ -135,3 +135,37 @@ def test_tentative_tracks_and_other_countries_are_not_warned() -> None:
     assert all(manager.update(t) == [] for t in tracks)
     only_korea = issue_alerts(tracks_from_truth(irbm()), WarnPolicy(countries=("KOR",)))
     assert only_korea == []
+
+
+def _flapping_tracks():
+    # The predicted path jumps north and back every other update, so Hokkaido's coast is in and out of the corridor.
+    return tracks_from_truth(
+        irbm(), step_s=4.0, width_km=lambda s: 6.0, offset_km=lambda s: -38.0 if int(s / 8) % 2 else -28.0
+    )
+
+
+def test_a_region_on_the_edge_of_the_corridor_is_not_warned_and_cancelled_by_turns() -> None:
+    alerts = issue_alerts(_flapping_tracks())
+    counts = Counter((a.region_code, a.msg_type) for a in alerts)
+    assert counts[("JP-01", "Alert")] == 1 and counts[("JP-01", "Cancel")] == 1
+    assert all(n == 1 for (code, kind), n in counts.items() if kind != "Update")
+    naive = WarnPolicy(
+        keep_factor=1.0, keep_margin_km=0.0, cancel_after_s=0.0, cancel_after_updates=1, confirm_updates=1
+    )
+    flapping = Counter((a.region_code, a.msg_type) for a in issue_alerts(_flapping_tracks(), naive))
+    assert flapping[("JP-01", "Alert")] > 3  # what the hysteresis prevents
+
+
+def test_no_impact_warning_while_the_motor_burns() -> None:
+    obj = srbm_sea_of_japan()
+    flicker = tracks_from_truth(obj, first_s=20.0, step_s=2.0)
+    # a tracker's phase may flicker to ballistic for one update before burnout
+    flicker = [
+        msgspec.structs.replace(t, phase="ballistic") if abs(t.time - obj.launch_time - 40.0) < 3 else t
+        for t in flicker
+    ]
+    alerts = issue_alerts(flicker)
+    zone = next(a for a in alerts if a.region_code == "JPN-MZ")
+    assert zone.sent >= obj.burnout_time + WarnPolicy().boost_settle_s
+    early = issue_alerts(flicker, WarnPolicy(impact_in_boost=True))
+    assert next(a for a in early if a.region_code == "JPN-MZ").sent < obj.burnout_time

@@ -55,6 +55,11 @@ class WarnPolicy:
     large_time_change_s: float = 90.0
     area_change: float = 0.5
     cancel_after_updates: int = 2
+    cancel_after_s: float = 20.0
+    keep_factor: float = 1.5
+    keep_margin_km: float = 10.0
+    impact_in_boost: bool = False
+    boost_settle_s: float = 10.0
     passed_margin_s: float = 10.0
     lost_accel_mps2: float = 1.0
     lost_boost_accel_mps2: float = 10.0
@@ -66,6 +71,7 @@ class _RegionState:
     active: bool = False
     pending: int = 0
     misses: int = 0
+    out_since: float | None = None
     last_sent: float = -math.inf
     time: float = 0.0
     end: float = 0.0
@@ -79,6 +85,7 @@ class _Event:
     track: Track
     last_fix: float  # time of the last track that was not coasting
     lost: bool = False
+    coast_since: float | None = None  # since when the track has said it is no longer boosting
     regions: dict[str, _RegionState] = field(default_factory=dict)
 
 
@@ -108,6 +115,10 @@ class AlertManager:
             return self._deleted(event, track)
         event.track = track
         event.lost = track.status == "coasting"
+        if track.phase == "boost":
+            event.coast_since = None
+        elif event.coast_since is None:
+            event.coast_since = track.time
         if not event.lost:
             event.last_fix = track.time
         return self._assess(event, track.time)
@@ -141,20 +152,46 @@ class AlertManager:
             return self._cancel_passed(event, now)
         if event.lost and now > impact.time + 3.0 * impact.sigma_time_s + self.policy.passed_margin_s:
             return self._cancel_all(event, now, "the predicted impact time has passed (track lost)")
-        hits = self.hazards(track, now, lost_since=event.last_fix if event.lost else None)
-        return self._reconcile(event, hits, now)
+        lost_since = event.last_fix if event.lost else None
+        boost = event.coast_since is None or now - event.coast_since < self.policy.boost_settle_s
+        hits = self.hazards(track, now, lost_since, boost=boost)
+        active = any(st.active for st in event.regions.values())
+        keep = self.hazards(track, now, lost_since, keep=True, boost=boost) if active else hits
+        return self._reconcile(event, hits, keep, now)
 
-    def hazards(self, track: Track, now: float, lost_since: float | None = None) -> dict[str, Hit]:
-        """The regions of the policy's countries at risk from this track at time now."""
+    def hazards(
+        self,
+        track: Track,
+        now: float,
+        lost_since: float | None = None,
+        keep: bool = False,
+        boost: bool | None = None,
+    ) -> dict[str, Hit]:
+        """The regions of the policy's countries at risk from this track at time now.
+
+        ``keep``: with the corridor and ellipse widened by the policy's keep factor and margin,
+        the test a region already warned must fail before it is cancelled (hysteresis, so a
+        region on the edge of the corridor is not warned and cancelled by turns). While the
+        track is in boost the predicted impact is only a lower bound on the range (the motor
+        still burns), so it warns nobody unless ``impact_in_boost``; the path up to it does.
+        ``boost`` defaults to the track's phase; the manager holds it until the track has been
+        out of boost for ``boost_settle_s`` (a tracker's phase may flicker at burnout)."""
+        p = self.policy
         impact = track.impact
         assert impact is not None
         grow = self._growth_km(track, now, lost_since)
         widths = self._widths_km(track, impact, grow)
+        grow_e = grow
+        if keep:
+            widths = widths * p.keep_factor + p.keep_margin_km
+            grow_e += p.keep_margin_km + (p.keep_factor - 1.0) * impact.ellipse.semi_minor_km
         hits: list[Hit] = []
         if len(impact.ground_track) > 0:
             hits += overflown(self.regions, *corridor_segments(impact.ground_track, widths, now))
         end = impact.time + 3.0 * impact.sigma_time_s
-        hits += impact_hits(self.regions, ellipse_polygon(impact.ellipse, grow), impact.time, end)
+        boost = track.phase == "boost" if boost is None else boost
+        if not boost or p.impact_in_boost:
+            hits += impact_hits(self.regions, ellipse_polygon(impact.ellipse, grow_e), impact.time, end)
         out: dict[str, Hit] = {}
         for hit in hits:
             if hit.region.country not in self.policy.countries:
@@ -186,12 +223,14 @@ class AlertManager:
         dt = max(now - lost_since, 0.0)
         return min(K95_1D * 0.5 * accel * dt * dt / 1000.0, MAX_GROWTH_KM)
 
-    def _reconcile(self, event: _Event, hits: dict[str, Hit], now: float) -> list[Alert]:
+    def _reconcile(
+        self, event: _Event, hits: dict[str, Hit], keep: dict[str, Hit], now: float
+    ) -> list[Alert]:
+        """New regions from ``hits``; warned ones stay while in ``keep`` (the widened test)."""
         p = self.policy
         out: list[Alert] = []
         for code, hit in hits.items():
             st = event.regions.setdefault(code, _RegionState())
-            st.misses = 0
             if not st.active:
                 st.pending += 1
                 if st.pending >= p.confirm_updates:
@@ -201,15 +240,23 @@ class AlertManager:
             else:
                 st.end = max(st.end, hit.end) if hit.reason == st.reason else hit.end
         for code, st in event.regions.items():
-            if code in hits:
-                continue
-            st.pending = 0
+            if code not in hits:
+                st.pending = 0
             if not st.active:
                 continue
+            if code in keep:
+                st.misses, st.out_since = 0, None
+                st.end = max(st.end, keep[code].end)
+                continue
             st.misses += 1
+            st.out_since = now if st.out_since is None else st.out_since
             if st.time <= now:  # it was due by now and the remaining path no longer covers it
                 out.append(self._cancel(event, code, st, now, _passed(st.reason)))
-            elif st.misses >= p.cancel_after_updates and not event.lost:
+            elif (
+                st.misses >= p.cancel_after_updates
+                and now - st.out_since >= p.cancel_after_s
+                and not event.lost
+            ):
                 out.append(self._cancel(event, code, st, now, "no longer at risk"))
         return out
 
@@ -255,7 +302,7 @@ class AlertManager:
         )
 
     def _cancel(self, event: _Event, code: str, st: _RegionState, now: float, why: str) -> Alert:
-        st.active, st.pending, st.misses, st.last_sent = False, 0, 0, now
+        st.active, st.pending, st.misses, st.last_sent, st.out_since = False, 0, 0, now, None
         region = self.regions.get(code)
         name = region.name if region else code
         country = region.country if region else "UNK"
