@@ -69,6 +69,7 @@ def radar_reports(
     t1: float,
     rng: np.random.Generator,
     clutter: float = 0.0,
+    noise: bool = True,
 ) -> list[model.Report]:
     """Plots of every visible trajectory each scan, with noise, misses and Poisson clutter."""
     out: list[model.Report] = []
@@ -79,10 +80,10 @@ def radar_reports(
                 continue
             pos, _ = tr.state_at(t)
             aer = ecef_to_aer(pos, radar.lat, radar.lon, radar.h)
-            if aer[1] < radar.min_el_deg or aer[2] > radar.max_range_m or rng.random() > radar.pd:
+            if aer[1] < radar.min_el_deg or aer[2] > radar.max_range_m or (noise and rng.random() > radar.pd):
                 continue
-            noise = rng.normal(0.0, [radar.sigma_deg, radar.sigma_deg, radar.sigma_range_m])
-            out.append(plot(radar, float(t), aer + noise, n))
+            err = rng.normal(0.0, [radar.sigma_deg, radar.sigma_deg, radar.sigma_range_m]) if noise else 0.0
+            out.append(plot(radar, float(t), aer + err, n))
             n += 1
         for _ in range(rng.poisson(clutter)):
             aer = np.array([rng.uniform(0, 360), rng.uniform(1, 40), rng.uniform(1e5, radar.max_range_m)])
@@ -107,6 +108,14 @@ def ir_reports(
             azimuth_deg=float(az % 360.0), elevation_deg=float(el), sigma_deg=sigma_deg,
         )  # fmt: skip
         out.append(model.Report(f"{name}-{i}", label(partner), float(t), body))
+    return out
+
+
+def run(tracker, reports: list[model.Report], delay: float = 0.5) -> list[model.Track]:  # type: ignore[no-untyped-def]
+    """Feed reports in time order (each arriving `delay` later); every emitted track."""
+    out = []
+    for r in sorted(reports, key=lambda r: r.body.time):  # type: ignore[union-attr]
+        out.extend(tracker.process(r, r.body.time + delay))  # type: ignore[union-attr]
     return out
 
 

@@ -169,27 +169,34 @@ def point_measurement(
     )  # fmt: skip
 
 
-def triangulate(a: Measurement, b: Measurement) -> tuple[np.ndarray, np.ndarray, float]:
-    """Least-squares crossing of two lines of sight: point, covariance and miss distance (m).
+def _los_information(m: Measurement, dist: float) -> np.ndarray:
+    """Information (inverse covariance) a line of sight gives across itself at distance dist.
 
-    Each line contributes (I - u u^T) / (sigma * distance)^2: it pins the point across the
-    line, not along it; two lines from different places pin it in all three directions.
+    An azimuth error moves the line by sigma * cos(elevation): a satellite looking nearly
+    straight down pins the point far better across its azimuth than the raw sigma says.
     """
-    info = np.zeros((3, 3))
-    rhs = np.zeros(3)
-    projs = []
-    for m in (a, b):
-        proj = np.eye(3) - np.outer(m.los, m.los)
-        projs.append(proj)
-        info += proj
-        rhs += proj @ m.origin
-    point = np.linalg.solve(info, rhs)
+    az, el = float(m.z[0]), float(m.z[1])
+    sa, ca, se, ce = math.sin(az), math.cos(az), math.sin(el), math.cos(el)
+    t_az = np.array((ca, -sa, 0.0)) @ m.rot
+    t_el = np.array((-se * sa, -se * ca, ce)) @ m.rot
+    s_az = math.sqrt(m.R[0, 0]) * max(abs(ce), 1e-3) * dist
+    s_el = math.sqrt(m.R[1, 1]) * dist
+    return np.outer(t_az, t_az) / (s_az * s_az) + np.outer(t_el, t_el) / (s_el * s_el)
+
+
+def triangulate(a: Measurement, b: Measurement) -> tuple[np.ndarray, np.ndarray, float]:
+    """Crossing of two lines of sight: point, covariance and miss distance (m).
+
+    First the point nearest both lines, then the weighted least-squares point: each line pins
+    the point across itself (not along), two lines from different places pin it in 3-D.
+    """
+    projs = [np.eye(3) - np.outer(m.los, m.los) for m in (a, b)]
+    point = np.linalg.solve(projs[0] + projs[1], projs[0] @ a.origin + projs[1] @ b.origin)
     miss = float(
         np.linalg.norm(projs[0] @ (point - a.origin)) + np.linalg.norm(projs[1] @ (point - b.origin))
     )
-    info_w = np.zeros((3, 3))
-    for m, proj in zip((a, b), projs, strict=True):
-        dist = float(np.linalg.norm(point - m.origin))
-        sigma = math.sqrt(m.R[0, 0]) * dist
-        info_w += proj / (sigma * sigma)
-    return point, np.linalg.inv(info_w), miss
+    infos = [_los_information(m, float(np.linalg.norm(point - m.origin))) for m in (a, b)]
+    info = infos[0] + infos[1]
+    cov = np.linalg.inv(info)
+    point = cov @ (infos[0] @ a.origin + infos[1] @ b.origin)
+    return point, 0.5 * (cov + cov.T), miss
