@@ -53,6 +53,25 @@ def test_real_sample_is_decoded_and_bad_sentences_quarantined():
     assert summary["sentences"] == summary["messages"] + summary["quarantined"] == 898
 
 
+def test_fast_position_decoding_agrees_with_pyais():
+    fast, slow = AisDecoder(clock=lambda: 0.0), AisDecoder(clock=lambda: 0.0, fast=False)
+    lines = SAMPLE.read_bytes().splitlines()
+    class_b = encode_dict({"msg_type": 18, "mmsi": MMSI, "lat": -33.9, "lon": -151.2, "speed": 3.4, "course": 271.5,
+                           "heading": 270}, talker_id="AIVDM")  # fmt: skip
+    extra = [position(lat=-12.5, lon=-77.25), *class_b]
+    assert fast.feed_many(lines + extra) == slow.feed_many(lines + extra)
+    assert fast.summary() == slow.summary()
+    (b,) = fast.feed(class_b[0])
+    assert (b.msg_type, b.lat, b.lon, b.sog_knots, b.cog_deg, b.heading_deg) == (
+        18,
+        -33.9,
+        -151.2,
+        3.4,
+        271.5,
+        270,
+    )
+
+
 def test_bad_sentences_are_counted_by_reason_and_never_stop_the_feed():
     good = position()
     bad_checksum = good[:-2] + ("00" if good[-2:] != "00" else "11")

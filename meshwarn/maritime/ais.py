@@ -29,6 +29,7 @@ POSITION_TYPES = frozenset({1, 2, 3, 18, 19, 27})
 STATIC_TYPES = frozenset({5, 19, 24})
 _SENTENCE = re.compile(rb"!([A-Z]{2})(VDM|VDO),")
 _ISO = re.compile(r"^(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d+)?)Z?$")
+_FAST_TYPES = frozenset((b"1", b"2", b"3", b"B"))  # first payload character of types 1, 2, 3 and 18
 MAX_PENDING = 256  # incomplete multipart groups kept before the oldest is given up
 
 
@@ -47,6 +48,17 @@ class Vessel:
     position: AisPosition | None = None
     static: AisStatic | None = None
     messages: int = 0
+
+
+@dataclass(slots=True)
+class _Fields:
+    mmsi: int
+    lat: float
+    lon: float
+    speed: float
+    course: float
+    heading: int
+    status: int | None
 
 
 @dataclass
@@ -104,8 +116,11 @@ def _available(value: float | None, missing: float) -> float | None:
 class AisDecoder:
     """Feed it lines; it returns decoded messages and keeps per-MMSI state and counts."""
 
-    def __init__(self, source: str = "", clock: Callable[[], float] = time.time, keep: int = 1000) -> None:
+    def __init__(
+        self, source: str = "", clock: Callable[[], float] = time.time, keep: int = 1000, fast: bool = True
+    ) -> None:
         self.source = source
+        self.fast = fast  # decode common position reports without pyais (same results; see the tests)
         self.clock = clock
         self.vessels: dict[int, Vessel] = {}
         self.by_type: Counter[int] = Counter()
@@ -196,10 +211,49 @@ class AisDecoder:
         if sentence.count(b",") != 6:
             self._quarantine("truncated", raw)
             return []
+        if self.fast:
+            fields = sentence.split(b",")
+            if fields[1] == b"1" and len(fields[5]) >= 28 and fields[5][:1] in _FAST_TYPES:
+                position = self._fast_position(fields[5], when, station, sentence)
+                if position is not NotImplemented:
+                    return position
         message = NMEAMessage(sentence)
         if when is not None and message.frag_cnt > 1 and message.frag_num > 1:
             when = None  # a later fragment's time does not override the first's
         return self._assemble(message, when, station)
+
+    def _fast_position(self, payload: bytes, when: float | None, station: str, raw: bytes):
+        """Types 1, 2, 3 and 18 decoded straight from the 6-bit payload (pyais's bitarray is the slow part).
+
+        Returns NotImplemented for anything unusual, which then goes the pyais way.
+        """
+        value = 0
+        for c in payload[:28]:
+            if c < 48 or c > 119 or 87 < c < 96:
+                return NotImplemented
+            value = (value << 6) | (c - 48 if c < 88 else c - 56)
+        msg_type = value >> 162
+        o = 4 if msg_type == 18 else 0  # class B lacks the status and rate of turn, shifting the rest by 4
+
+        def bits(start: int, width: int) -> int:
+            return (value >> (168 - start - width)) & ((1 << width) - 1)
+
+        def signed(start: int, width: int) -> int:
+            v = bits(start, width)
+            return v - (1 << width) if v >> (width - 1) else v
+
+        lon, lat = round(signed(61 - o, 28) / 600000.0, 6), round(signed(89 - o, 27) / 600000.0, 6)
+        fake = _Fields(
+            mmsi=bits(8, 30), lat=lat, lon=lon, speed=bits(50 - o, 10) / 10.0, course=bits(116 - o, 12) / 10.0,
+            heading=bits(128 - o, 9), status=None if msg_type == 18 else bits(38, 4),
+        )  # fmt: skip
+        when = self.clock() if when is None else when
+        position = self._position(fake, msg_type, when, station, raw)
+        if position is None:
+            return []
+        self.by_type[msg_type] += 1
+        self.messages += 1
+        return [position]
 
     @staticmethod
     def _split_checksum(text: bytes) -> tuple[bytes | None, str]:
