@@ -108,13 +108,14 @@ class _PullSub(Subscription):
     ephemeral: bool
     batch: int = 64
     busy: bool = False
+    closed: bool = False
     task: asyncio.Task[None] | None = None
 
     async def run(self) -> None:
-        while True:
+        while not self.closed:
             try:
                 msgs = await self.psub.fetch(self.batch, timeout=1.0)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue
             except _TRANSIENT as exc:  # server away or leader moving: keep pulling, nothing is lost
                 log.debug("fetch %s/%s: %r", self.stream, self.consumer, exc)
@@ -159,8 +160,10 @@ class _PullSub(Subscription):
     async def unsubscribe(self) -> None:
         if self in self.bus.subs:
             self.bus.subs.remove(self)
-        if self.task is not None:
+        self.closed = True
+        if self.task is not None:  # nats-py may swallow a cancel inside fetch: hence the flag too
             self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
         try:
             await self.psub.unsubscribe()
             if self.ephemeral:
@@ -205,6 +208,7 @@ class NatsBus(Bus):
         replicas: int = 1,
         user: str | None = None,
         password: str | None = None,
+        connect_wait_s: float = 10.0,
         **options: object,
     ) -> NatsBus:
         """Connect; in hub mode also create the streams and one durable consumer per partner."""
@@ -213,22 +217,24 @@ class NatsBus(Bus):
         async def on_error(exc: Exception) -> None:
             errors.append(str(exc))
 
-        try:
-            nc = await nats.connect(
-                servers=[u.strip() for u in url.split(",")],
-                user=user,
-                password=password,
-                name=f"meshwarn-{name or partner or 'hub'}",
-                error_cb=on_error,
-                connect_timeout=5,
-                allow_reconnect=True,
-                max_reconnect_attempts=-1,
-                reconnect_time_wait=0.25,
+        try:  # nats-py retries forever when reconnection is unlimited: bound the first connect
+            nc = await asyncio.wait_for(
+                nats.connect(
+                    servers=[u.strip() for u in url.split(",")],
+                    user=user,
+                    password=password,
+                    name=f"meshwarn-{name or partner or 'hub'}",
+                    error_cb=on_error,
+                    connect_timeout=2,
+                    allow_reconnect=True,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=0.25,
+                ),
+                connect_wait_s,
             )
-        except (OSError, nats.errors.Error) as exc:
-            raise InputError(
-                f"cannot connect to NATS at {_redact(url)}: {exc or type(exc).__name__}"
-            ) from exc
+        except (OSError, TimeoutError, nats.errors.Error) as exc:
+            why = errors[-1] if errors else (str(exc) or type(exc).__name__)
+            raise InputError(f"cannot connect to NATS at {_redact(url)}: {why}") from exc
         bus = cls(nc, partner=partner, name=name, **options)  # type: ignore[arg-type]
         bus.errors = errors
         if partner is None:
@@ -287,11 +293,7 @@ class NatsBus(Bus):
             try:
                 ack = await self.js.publish(subject, data, headers=hdrs, timeout=self.timeout_s)
                 return NatsPubAck(ack.seq, ack.stream, bool(ack.duplicate))
-            except (
-                asyncio.TimeoutError,
-                nats.js.errors.NoStreamResponseError,
-                nats.errors.NoRespondersError,
-            ):
+            except (TimeoutError, nats.js.errors.NoStreamResponseError, nats.errors.NoRespondersError):
                 if attempt == 3:
                     raise
                 await asyncio.sleep(0.25 * (attempt + 1))
