@@ -123,7 +123,7 @@ def test_salvo_keeps_one_track_per_missile() -> None:
     rng = np.random.default_rng(4)
     reports = radar_reports(KOR, trajs, T0, T0 + 400.0, rng, clutter=2.0)
     reports += radar_reports(replace(JPN, scan_s=3.0), trajs, T0 + 0.7, T0 + 400.0, rng, clutter=2.0)
-    out = run(Tracker(), reports)
+    out = run(Tracker(TrackerConfig(products=False)), reports)  # association only: no impact needed
     confirmed = _confirmed(out)
     assert len(confirmed) == len(trajs)
     # Each confirmed track follows one missile all along: nearest missile at every update.

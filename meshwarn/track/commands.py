@@ -20,6 +20,10 @@ def register(top: argparse._SubParsersAction, exercise: argparse._SubParsersActi
     fuse.add_argument("dir", type=Path, metavar="DIR")
     fuse.add_argument("--filter", choices=["ekf", "ukf"], default="ekf")
     fuse.add_argument("--quiet", action="store_true", help="no progress bar")
+    fuse.add_argument(
+        "--picture-every", type=float, default=10.0, metavar="S",
+        help="also write coasting tracks (not updated, predicted on) this often, as the hub's picture does",
+    )  # fmt: skip
     fuse.set_defaults(func=cmd_fuse)
     score = exercise.add_parser("score", help="score DIR/tracks.jsonl against DIR/truth.json")
     score.add_argument("dir", type=Path, metavar="DIR")
@@ -56,7 +60,10 @@ def cmd_fuse(args: argparse.Namespace) -> int:
         raise InputError(f"{args.dir}: no {ex.REPORTS} (run `meshwarn exercise simulate` first)")
     with path.open("rb") as f:
         total = sum(1 for line in f if line.strip())
+    if args.picture_every <= 0:
+        raise InputError(f"--picture-every {args.picture_every:g} must be positive")
     tracker = Tracker(TrackerConfig(filter=args.filter))
+    next_picture = None
     encoder = msgspec.json.Encoder()
     emitted = 0
     ids: set[str] = set()
@@ -69,7 +76,11 @@ def cmd_fuse(args: argparse.Namespace) -> int:
     ):  # fmt: skip
         task = progress.add_task("fuse", total=total, tracks=0)
         for arrival, reports in _batches(ex.read_deliveries(args.dir)):
-            for track in tracker.process_batch(reports, arrival):
+            changed = tracker.process_batch(reports, arrival)
+            if next_picture is None or arrival >= next_picture:
+                next_picture = arrival + args.picture_every
+                changed += [t for t in tracker.tracks(arrival) if t.status == "coasting"]
+            for track in changed:
                 out.write(encoder.encode(track))
                 out.write(b"\n")
                 emitted += 1

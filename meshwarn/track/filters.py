@@ -184,6 +184,7 @@ class IMM:
         tau_restart_s: float = 1e5,
         collapse_prob: float = 0.999,
         collapse_after: int = 5,
+        cold_plume_likelihood: float = 0.02,
     ) -> None:
         self.kf = kf
         self.modes = (boost, ballistic)
@@ -191,6 +192,7 @@ class IMM:
         self.tau_restart_s = tau_restart_s
         self.collapse_prob = collapse_prob
         self.collapse_after = collapse_after
+        self.cold_plume_likelihood = cold_plume_likelihood  # P(IR detection | no thrust), relative
 
     def start(self, time: float, x: np.ndarray, P: np.ndarray, p_boost: float) -> IMMState:
         xb, Pb = zero_thrust(x, P)
@@ -239,6 +241,9 @@ class IMM:
             Ps.append(P1)
             logl.append(ll)
             nises.append(nis)
+        if m.kind in ("ir", "point"):
+            # An infrared sensor sees a plume: a line of sight is itself evidence of thrust.
+            logl[1] += math.log(self.cold_plume_likelihood)
         logl_arr = np.array(logl)
         w = p.mu * np.exp(logl_arr - logl_arr.max())
         mu = w / w.sum()

@@ -142,7 +142,7 @@ class Tracker:
             age = now - t.last_time()
             if t.status == "tentative" and age > self.config.tentative_timeout_s:
                 continue
-            if age > self.config.delete_after_s or (t.impact_final and now > t.impact.time + 5.0):  # type: ignore[union-attr]
+            if t.status != "tentative" and self._gone(t, now):
                 continue
             if age > self.config.coast_after_s and t.status != "tentative":
                 out.append(self._emit(t, "coasting", predict_to=now))
@@ -345,14 +345,7 @@ class Tracker:
         gone = []
         for t in self.live:
             age = now - t.last_time()
-            limit = c.tentative_timeout_s if t.status == "tentative" else c.delete_after_s
-            landed = (
-                t.impact_final
-                and t.impact is not None
-                and now > t.impact.time + 5.0
-                and t.impact.time - t.last_time() < 60.0  # seen on its way down, not a guess from afar
-            )
-            if age > limit or landed:
+            if self._gone(t, now) if t.status != "tentative" else age > c.tentative_timeout_s:
                 gone.append(t)
             elif age > c.coast_after_s and t.status == "confirmed":
                 t.status = "coasting"
@@ -360,6 +353,14 @@ class Tracker:
             self._remove(t)
             t.status = "deleted"
         return gone
+
+    def _gone(self, t: _Track, now: float) -> bool:
+        """Down, or lost. A ballistic track with a trusted impact prediction coasts on until
+        then (its uncertainty growing): nothing more is coming, but the warning still needs it."""
+        down = t.impact is not None and now > t.impact.time + 5.0
+        if t.impact_final and t.impact is not None and t.impact.sigma_time_s < 60.0:
+            return down
+        return now - t.last_time() > self.config.delete_after_s
 
     # --- bookkeeping ------------------------------------------------------------------
 
