@@ -123,7 +123,7 @@ def overflown(regions: RegionSet, starts: np.ndarray, ends: np.ndarray, polys: n
     out = []
     for reg, segs in hits.items():
         region = regions.land[reg]
-        area = shapely.intersection(shapely.union_all(polys[segs]), region.geometry)
+        area = shapely.intersection(shapely.union_all(polys[segs]), region.simple)
         out.append(Hit(region, "overflight", float(starts[segs].min()), float(ends[segs].max()), area))
     return sorted(out, key=lambda h: h.time)
 
@@ -141,7 +141,7 @@ def impact_area(regions: RegionSet, ellipse_poly: BaseGeometry) -> ImpactArea:
 def impact_hits(regions: RegionSet, ellipse_poly: BaseGeometry, time: float, end: float) -> list[Hit]:
     """Land regions under the ellipse (reason impact) and maritime zones it touches."""
     area = impact_area(regions, ellipse_poly)
-    hits = [Hit(r, "impact", time, end, shapely.intersection(ellipse_poly, r.geometry)) for r in area.land]
+    hits = [Hit(r, "impact", time, end, shapely.intersection(ellipse_poly, r.simple)) for r in area.land]
     for country in area.zones_touched:
         zone = regions.zone(country)
         if zone is not None and area.coast_km[country] <= ZONE_KM:

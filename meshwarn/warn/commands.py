@@ -48,11 +48,21 @@ def register(top: argparse._SubParsersAction, exercise: argparse._SubParsersActi
     cot.set_defaults(func=cmd_cot)
 
 
-def issue_alerts(tracks: Iterable[Track], policy: WarnPolicy | None = None) -> list[Alert]:
-    """Run the alert manager over tracks in time order; ends with every passed alert cancelled."""
+def issue_alerts(
+    tracks: Iterable[Track], policy: WarnPolicy | None = None, interval_s: float = 1.0
+) -> list[Alert]:
+    """Run the alert manager over tracks in time order; ends with every passed alert cancelled.
+
+    A track is re-assessed at most every ``interval_s`` unless its status changes (a tracker
+    emits one update per plot; the areas at risk are decided on a cadence)."""
     manager = AlertManager(policy)
     last = 0.0
+    fed: dict[str, tuple[float, str]] = {}
     for track in sorted(tracks, key=lambda t: t.time):
+        t0, status = fed.get(track.id, (-float("inf"), ""))
+        if track.status == status and track.time - t0 < interval_s:
+            continue
+        fed[track.id] = (track.time, track.status)
         manager.update(track)
         manager.advance(track.time)
         last = track.time
