@@ -8,12 +8,20 @@ Per event (one track id) and per region it keeps one alert identity
   country's 200 nmi maritime zone. A region must be at risk in ``confirm_updates``
   consecutive predictions: one lone noisy prediction warns nobody, at the cost of one
   update interval (seconds) of lead time.
-- **Update** when its expected time moves by ``time_change_s`` or the area at risk
-  changes by ``area_change`` (1 - intersection/union), at most once per
-  ``min_update_interval_s`` unless the time moves by ``large_time_change_s`` or the
-  reason changes (no flood).
-- **Cancel** ("all clear") once the missile has passed over it or come down, or
-  once ``cancel_after_updates`` consecutive predictions no longer put it at risk.
+- **Update** when its expected time moves by ``time_change_s``, the reason changes, or
+  the area at risk changes by ``area_change`` (1 - intersection/union), at most once per
+  ``min_update_interval_s`` unless the time moves by ``large_time_change_s`` or the risk
+  escalates to an impact (no flood). While the missile is over the region, no updates.
+- **Cancel** ("all clear") once the missile has passed over it or come down, or once it
+  has been out of the *widened* hazard (corridor and ellipse x ``keep_factor`` +
+  ``keep_margin_km``) for ``cancel_after_updates`` predictions and ``cancel_after_s``
+  seconds. The two thresholds (warn at the 95% width, cancel only outside the widened one)
+  are a hysteresis: a region on the edge of the corridor is not warned and cancelled by turns.
+
+While the motor burns (the track's phase is boost, held until it has said otherwise for
+``boost_settle_s``), the predicted impact point is only a lower bound on the range and
+moves downrange with every update: it warns nobody (``impact_in_boost`` to change that),
+while the path up to it does (the missile will at least overfly that).
 
 Only regions of ``policy.countries`` are warned; tentative tracks warn nobody.
 
@@ -24,8 +32,9 @@ position/velocity covariance gives at each point of the path, plus the drift an
 unmodelled acceleration (``lost_accel_mps2``, larger in boost) would cause since the
 last fix. Call :meth:`AlertManager.advance` as time passes (the exercise runner
 does it on every track of any event): a lost event is then re-assessed with the
-grown uncertainty (which may warn more regions, and updates the ones warned),
-and everything is cancelled once the predicted impact time (+3 sigma) has gone.
+grown uncertainty (which may warn more regions, and updates the ones warned; it
+cancels none while lost), and everything is cancelled once the predicted impact time
+(+3 sigma) has gone. A track deleted at or after its predicted impact gives the all clear.
 """
 
 from __future__ import annotations
