@@ -25,9 +25,16 @@ def account_server(workdir: Path, agreements: str = "trilateral") -> Iterator[na
     srv = server.NatsServer(deployment.config, port, workdir)
     try:
         srv.start()
+        asyncio.run(provision(deployment))
         yield deployment
     finally:
         srv.stop()
+
+
+async def provision(deployment: nats_config.Deployment) -> None:
+    """What the hub does when it first connects: streams, and a durable consumer per partner."""
+    hub = await NatsBus.connect(deployment.urls["HUB"], partners=deployment.partners)
+    await hub.close()
 
 
 def read_log(path: Path) -> tuple[list[str], list[str]]:
@@ -50,7 +57,7 @@ async def _consume(url: str, durable: str, log_path: str) -> None:
             await msg.ack()
             log.write(f"A {ident}\n")
 
-        await bus.subscribe("report.>", handler, manual_ack=True, durable=durable, batch=8)
+        await bus.subscribe("report.>", handler, manual_ack=True, durable=durable, batch=8, ack_wait_s=1.5)
         await asyncio.Event().wait()  # until killed
 
 

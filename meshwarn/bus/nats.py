@@ -308,6 +308,7 @@ class NatsBus(Bus):
         *,
         durable: str | None = None,
         batch: int = 64,
+        ack_wait_s: float = 10.0,
     ) -> Subscription:
         if not valid_pattern(pattern):
             raise InputError(f"invalid subject pattern {pattern!r}")
@@ -315,7 +316,7 @@ class NatsBus(Bus):
         if self.partner:
             consumer, ephemeral = self._partner_consumer(pattern), False
         else:
-            consumer, ephemeral = await self._hub_consumer(stream, pattern, max_deliver, durable)
+            consumer, ephemeral = await self._hub_consumer(stream, pattern, max_deliver, durable, ack_wait_s)
         psub = await self.consumer_js.pull_subscribe_bind(consumer=consumer, stream=stream)
         sub = _PullSub(self, pattern, handler, manual_ack, stream, consumer, psub, ephemeral, batch)
         sub.task = asyncio.get_running_loop().create_task(sub.run())
@@ -331,7 +332,7 @@ class NatsBus(Bus):
         return self.partner or ""
 
     async def _hub_consumer(
-        self, stream: str, pattern: str, max_deliver: int, durable: str | None
+        self, stream: str, pattern: str, max_deliver: int, durable: str | None, ack_wait_s: float
     ) -> tuple[str, bool]:
         durable = durable or (durable_name(self.name, pattern) if self.name else None)
         config = api.ConsumerConfig(
@@ -339,7 +340,7 @@ class NatsBus(Bus):
             filter_subject=pattern,
             ack_policy=api.AckPolicy.EXPLICIT,
             deliver_policy=api.DeliverPolicy.ALL if durable else api.DeliverPolicy.NEW,
-            ack_wait=30,
+            ack_wait=ack_wait_s,  # how long a message held by a dead consumer waits to be redelivered
             max_deliver=max(1, max_deliver),
             inactive_threshold=None if durable else 60.0,
         )
