@@ -56,7 +56,7 @@ async def measure(items: list[Delivery], agreement: str, factory: TrackerFactory
         for d in items
     ]
     bus = EmbeddedBus()
-    store = Store(folder / f"{agreement}-{factory.__name__}.sqlite")
+    store = Store(folder / f"{agreement}-{factory.__name__}-{time.monotonic_ns()}.sqlite")
     hub = Hub(agreements, ring.public(), ring.private[HUB], factory, bus, store)
     await hub.start()
     latencies = np.empty(len(signed))

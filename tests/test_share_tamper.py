@@ -145,3 +145,15 @@ def test_a_tracker_fault_is_logged_and_the_hub_goes_on(tmp_path) -> None:
     assert len(events) == 1 and events[0][1].endswith(":r4")
     assert all(c["messages"] > 0 for c in result.hub.counts.values())
     assert store.lineage(result.hub.groups[0].gid, "T1") == {f"r{i}" for i in range(9)} - {"r4"}
+
+
+def test_an_id_reused_after_the_replay_window_is_still_refused(tmp_path) -> None:
+    ring = KeyRing.generate(EVERYONE)
+    first = signed(ring, radar_report("same", "KOR", EVERYONE, 1000.0))
+    later = signed(ring, radar_report("later", "JPN", EVERYONE, 4000.0))  # moves the replay memory on
+    again = signed(ring, radar_report("same", "KOR", EVERYONE, 5000.0))  # freshly signed, same id
+    items = [(*first, 1000.5), (*later, 4000.5), (*again, 5000.5)]
+    result = run_hub(load("trilateral"), ring, items, Store(tmp_path / "s"))
+    [entry] = result.hub.quarantine
+    assert entry.reason == "replay of report same (already stored)"
+    assert result.hub.counts["KOR"]["accepted"] == 1

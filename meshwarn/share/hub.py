@@ -26,9 +26,11 @@ group and carry it over a split (see :mod:`meshwarn.share.warnhook`).
 
 from __future__ import annotations
 
+import base64
 import copy
 import heapq
 import logging
+import sqlite3
 import time as wallclock
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -137,7 +139,7 @@ class Hub:
         self.audit = AuditLog(store)
         self.warn = warn
         self.tick_s = tick_s
-        self.group_count = 0
+        self.group_count = len(store.groups())  # gids stay unique in a store that is reused
         self.groups = [self._new_group(frozenset(agreements.partners), tracker_factory())]
         self.pending: list[_Pending] = []
         self.order = 0
@@ -178,10 +180,11 @@ class Hub:
         self.now = max(self.now, arrival)
         try:
             report = self.verifier.check(subject, payload, arrival)
+            self._store_report(report, subject, payload, arrival)
         except guard.Rejected as rejected:
             await self._quarantine(subject, payload, arrival, rejected)
         else:
-            await self._accept(report, subject, payload, arrival)
+            await self._accept(report, payload, arrival)
         if arrival - self.last_tick >= self.tick_s:
             self.last_tick = arrival
             for grp in self.groups:
@@ -189,8 +192,6 @@ class Hub:
         await self._flush(self.now)
 
     async def _quarantine(self, subject: str, payload: bytes, arrival: float, why: guard.Rejected) -> None:
-        import base64
-
         seq = self.store.add_quarantine(arrival, subject, why.report_id, why.reason, payload)
         digest = sha256(payload)
         head = self.audit.append(arrival, why.originator or "?", "quarantined", str(seq), digest)
@@ -201,12 +202,19 @@ class Hub:
         if why.originator in self.agreements.partners:
             await self._receipt(why.originator, "quarantined", why.report_id, digest, head, why.reason)
 
-    async def _accept(self, report: Report, subject: str, payload: bytes, arrival: float) -> None:
+    def _store_report(self, report: Report, subject: str, payload: bytes, arrival: float) -> None:
+        visible = ",".join(sorted(guard.visible_to(report, self.agreements)))
+        origin = report.label.originator
+        try:
+            self.store.add_report(report.id, origin, report.kind, subject, arrival, visible, payload)
+        except sqlite3.IntegrityError:  # an id seen before the replay memory's horizon
+            raise guard.Rejected(
+                f"replay of report {report.id} (already stored)", report.id, origin
+            ) from None
+
+    async def _accept(self, report: Report, payload: bytes, arrival: float) -> None:
         origin = report.label.originator
         visible = guard.visible_to(report, self.agreements)
-        self.store.add_report(
-            report.id, origin, report.kind, subject, arrival, ",".join(sorted(visible)), payload
-        )
         digest = sha256(payload)
         head = self.audit.append(arrival, origin, "accepted", report.id, digest)
         self.counts[origin]["accepted"] += 1
