@@ -169,3 +169,30 @@ def test_commands_simulate_fuse_score(tmp_path, capsys):
     assert list(read_jsonl(out / io.ANOMALIES, Anomaly)) and list(read_jsonl(out / io.TRACKS, Track))
     assert json.loads((out / io.SCORE).read_text()) == result
     assert len(io.read_deliveries(out)) > 1000
+
+
+def test_real_ais_sample_fuses_into_one_track_per_vessel(tmp_path):
+    from meshwarn.maritime.ais import AisDecoder, ingest_file
+
+    sample = SCENARIO.parent.parent / "data" / "ais_sample_nmea.txt"
+    clock = iter(range(0, 100_000, 2))  # no timestamps in the sample: one sentence every 2 s
+    decoder = AisDecoder(clock=lambda: float(next(clock)))
+    messages = ingest_file(sample, decoder)
+    label = Label("JPN", "UNCLASSIFIED", ("JPN", "KOR", "USA"))
+    deliveries = [Delivery(m.time, Report(f"s{k}", label, m.time, m)) for k, m in enumerate(messages)]
+    # the maritime files round-trip through JSON lines, whatever model.Observation lists
+    io.write_deliveries(tmp_path, deliveries)
+    assert io.read_deliveries(tmp_path) == deliveries
+    lats = [m.lat for m in messages if isinstance(m, AisPosition)]
+    lons = [m.lon for m in messages if isinstance(m, AisPosition)]
+    frame = LocalFrame(float(np.mean(lats)), float(np.mean(lons)))
+    tracker = SurfaceTracker(frame)
+    (_, tracks), *_ = reversed(list(run(columns_of(deliveries, frame), tracker, snapshot_s=600.0)))
+    assert len(tracks) == decoder.summary()["vessels_with_position"] == 163
+    assert all(t.id.startswith("V") and t.provenance == ("JPN",) for t in tracks)
+    last = {m.mmsi: m for m in messages if isinstance(m, AisPosition)}
+    for t in tracks:
+        p = last[int(t.id[1:])]
+        assert abs(t.lat - p.lat) < 0.2 and abs(t.lon - p.lon) < 0.3
+    anomalies = AnomalyFinder(tracker, columns_of(deliveries, frame), frame, {}).find(0.0, 2000.0)
+    assert {a.kind for a in anomalies} <= {"ais_gap", "loitering", "rendezvous"}
