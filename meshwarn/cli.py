@@ -10,14 +10,25 @@ import argparse
 import sys
 
 from meshwarn import demo
+from meshwarn.deploy import commands as deploy_commands
 from meshwarn.errors import InputError
+from meshwarn.maritime import commands as maritime_commands
 from meshwarn.share import commands as share_commands
 from meshwarn.sim import commands as sim_commands
 from meshwarn.track import commands as track_commands
 from meshwarn.warn import commands as warn_commands
 from meshwarn.web import commands as web_commands
 
-COMMAND_MODULES = (sim_commands, track_commands, share_commands, warn_commands, web_commands, demo)
+COMMAND_MODULES = (
+    sim_commands,
+    track_commands,
+    share_commands,
+    warn_commands,
+    web_commands,
+    maritime_commands,
+    deploy_commands,
+    demo,
+)
 
 
 class _Parser(argparse.ArgumentParser):
