@@ -38,6 +38,7 @@ MEET_SPEED_MPS = 1.5
 MEET_S = 1800.0
 PORT_KM = 20.0
 MAX_EVIDENCE = 40
+WOBBLE_M = 1500.0  # spread of a spoofer's AIS-to-sensor offset (2,500 m tried: more false pairs)
 GHOST_M = 1000.0  # a detection-only track this close to an AIS track (median) is the same vessel
 
 
@@ -205,7 +206,7 @@ class AnomalyFinder:
                 seen_length = np.nanmedian(self.cols.report_length[log["rep"][s_rows]])
             ok = (
                 (common >= max(4, 0.5 * valid.sum()))
-                & (wobble < 1500.0)
+                & (wobble < WOBBLE_M)
                 & (mean > 2000.0)
                 & (mean < 60_000.0)
             )
