@@ -102,6 +102,7 @@ class _PullSub(Subscription):
     pattern: str
     handler: Handler
     manual_ack: bool
+    max_deliver: int
     stream: str
     consumer: str
     psub: JetStreamContext.PullSubscription
@@ -144,11 +145,20 @@ class _PullSub(Subscription):
             log.exception(
                 "handler for %s failed on %s (delivery %d)", self.pattern, raw.subject, msg.delivered
             )
-            await raw.nak()
+            await self.retry_or_give_up(msg, raw)
             return
         if not self.manual_ack:
             await msg.ack()
         elif not msg.acked:
+            await self.retry_or_give_up(msg, raw)
+
+    async def retry_or_give_up(self, msg: NatsMsg, raw: RawMsg) -> None:
+        # max_deliver is enforced here, not by the server: a delivery cut short by a crash
+        # must not use up the last attempt, or a killed hub would lose the report it was on.
+        if msg.delivered >= self.max_deliver:
+            self.bus.dead_letters.append(msg)
+            await raw.term()
+        else:
             await raw.nak()
 
     async def idle(self) -> bool:
@@ -196,6 +206,7 @@ class NatsBus(Bus):
         self.consumer_js = nc.jetstream(prefix=HUB_API, timeout=timeout_s) if partner else self.js
         self.subs: list[_PullSub] = []
         self.errors: list[str] = []
+        self.dead_letters: list[Msg] = []  # given up after max_deliver attempts, as on the embedded bus
 
     @classmethod
     async def connect(
@@ -316,9 +327,11 @@ class NatsBus(Bus):
         if self.partner:
             consumer, ephemeral = self._partner_consumer(pattern), False
         else:
-            consumer, ephemeral = await self._hub_consumer(stream, pattern, max_deliver, durable, ack_wait_s)
+            consumer, ephemeral = await self._hub_consumer(stream, pattern, durable, ack_wait_s)
         psub = await self.consumer_js.pull_subscribe_bind(consumer=consumer, stream=stream)
-        sub = _PullSub(self, pattern, handler, manual_ack, stream, consumer, psub, ephemeral, batch)
+        sub = _PullSub(
+            self, pattern, handler, manual_ack, max(1, max_deliver), stream, consumer, psub, ephemeral, batch
+        )
         sub.task = asyncio.get_running_loop().create_task(sub.run())
         self.subs.append(sub)
         return sub
@@ -332,7 +345,7 @@ class NatsBus(Bus):
         return self.partner or ""
 
     async def _hub_consumer(
-        self, stream: str, pattern: str, max_deliver: int, durable: str | None, ack_wait_s: float
+        self, stream: str, pattern: str, durable: str | None, ack_wait_s: float
     ) -> tuple[str, bool]:
         durable = durable or (durable_name(self.name, pattern) if self.name else None)
         config = api.ConsumerConfig(
@@ -341,7 +354,7 @@ class NatsBus(Bus):
             ack_policy=api.AckPolicy.EXPLICIT,
             deliver_policy=api.DeliverPolicy.ALL if durable else api.DeliverPolicy.NEW,
             ack_wait=ack_wait_s,  # how long a message held by a dead consumer waits to be redelivered
-            max_deliver=max(1, max_deliver),
+            max_deliver=-1,  # see _PullSub.retry_or_give_up
             inactive_threshold=None if durable else 60.0,
         )
         if durable:

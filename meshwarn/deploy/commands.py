@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from meshwarn.deploy import nats_config
+from meshwarn.deploy import nats_config, processes
 
 
 def register(top: argparse._SubParsersAction, exercise: argparse._SubParsersAction) -> None:
@@ -23,6 +23,7 @@ def register(top: argparse._SubParsersAction, exercise: argparse._SubParsersActi
     cfg.add_argument("--port", type=int, default=4222, help="client port")
     cfg.add_argument("--leaf-port", type=int, default=7422, help="leaf-node port for partner sites (0: none)")
     cfg.set_defaults(func=_nats_config)
+    processes.register(top)
 
 
 def _nats_config(args: argparse.Namespace) -> int:

@@ -1,0 +1,300 @@
+"""Partner nodes and the hub as separate processes over NATS, and an exercise run that way.
+
+``meshwarn node --partner KOR --bus URL --dir DIR``: a partner site. It signs its
+own reports from DIR/reports.jsonl with its private key (DIR/keys/KOR.key),
+publishes them on ``report.KOR.<kind>`` (Nats-Msg-Id = report id, so a resend is
+stored once) paced like the exercise, and writes what it receives on
+``view.KOR.>`` to DIR/views/KOR.jsonl, until SIGTERM.
+
+``meshwarn hub --bus URL --agreements A --dir DIR``: verifies, fuses and shares
+from the durable ``report.>`` consumer until SIGTERM, then releases what it still
+holds and writes DIR/store.sqlite, quarantine.jsonl and hub-summary.json.
+
+:func:`run_over_nats` runs a whole exercise that way: a nats-server with one
+account per partner (from the agreements), the hub and every partner node as
+child processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import msgspec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+from meshwarn.bus.base import Msg
+from meshwarn.bus.nats import NatsBus
+from meshwarn.deploy import nats_config, server
+from meshwarn.errors import InputError
+from meshwarn.exercise import read_deliveries, write_jsonl
+from meshwarn.model import to_msgpack
+from meshwarn.share.agreements import load as load_agreements
+from meshwarn.share.signing import HUB, KeyRing, PublicKeys, sign_report
+
+KEYS_DIR = "keys"
+SUMMARY = "hub-summary.json"
+RECEIPTS = "receipts"
+
+
+# --- keys: each process holds only its own private key ---
+
+
+def write_keys(directory: Path, partners: list[str]) -> None:
+    from meshwarn.share.run import KEYS
+
+    ring = KeyRing.generate(tuple(partners))
+    public = {name: base64.b64encode(raw).decode() for name, raw in ring.public().raw().items()}
+    (directory / KEYS).write_text(json.dumps(public, indent=1))
+    folder = directory / KEYS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, key in ring.private.items():
+        raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        path = folder / f"{name}.key"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(base64.b64encode(raw).decode() + "\n")
+
+
+def read_private(directory: Path, name: str) -> Ed25519PrivateKey:
+    path = directory / KEYS_DIR / f"{name}.key"
+    if not path.exists():
+        raise InputError(f"{path}: no private key for {name}")
+    return Ed25519PrivateKey.from_private_bytes(base64.b64decode(path.read_text().strip()))
+
+
+def read_public(directory: Path) -> PublicKeys:
+    from meshwarn.share.run import KEYS
+
+    raw = json.loads((directory / KEYS).read_text())
+    return PublicKeys.from_raw({name: base64.b64decode(value) for name, value in raw.items()})
+
+
+def _stop_event() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+# --- a partner node ---
+
+
+async def node(
+    partner: str, url: str, directory: Path, speed: str = "max", start_at: float | None = None
+) -> int:
+    from meshwarn.share.commands import check_speed
+    from meshwarn.share.run import ViewWriter, pace
+
+    stop = _stop_event()
+    key = read_private(directory, partner)
+    deliveries = list(read_deliveries(directory))
+    first = min((d.arrival for d in deliveries), default=0.0)
+    wall_per_s = pace(check_speed(speed))
+    bus = await NatsBus.connect(url, partner=partner)
+    writer = ViewWriter(directory, [partner])
+    await bus.subscribe(f"view.{partner}.>", writer)
+    (directory / RECEIPTS).mkdir(exist_ok=True)
+    receipts = (directory / RECEIPTS / f"{partner}.jsonl").open("ab")
+
+    async def on_receipt(msg: Msg) -> None:  # what the hub says it accepted from and delivered to us
+        receipts.write(msgspec.json.encode(msgspec.msgpack.decode(msg.data)) + b"\n")
+
+    await bus.subscribe(f"audit.{partner}", on_receipt)
+    start = time.time() if start_at is None else start_at
+    sent = 0
+    for delivery in deliveries:
+        report = delivery.report
+        if report.label.originator != partner:
+            continue
+        if wall_per_s is not None:
+            await asyncio.sleep(max(0.0, start + (delivery.arrival - first) * wall_per_s - time.time()))
+        payload = to_msgpack(sign_report(key, report))
+        subject = f"report.{partner}.{report.kind}"
+        await bus.publish(subject, payload, {"arrival": repr(delivery.arrival)}, msg_id=report.id)
+        sent += 1
+    print(f"node {partner}: published {sent} reports", flush=True)
+    await stop.wait()
+    await bus.close()
+    writer.close()
+    receipts.close()
+    return 0
+
+
+# --- the hub ---
+
+
+async def hub(url: str, agreements_source: str, directory: Path, tracker: str = "default") -> int:
+    from meshwarn.share.commands import default_tracker_factory, default_warn_hook
+    from meshwarn.share.hub import Hub
+    from meshwarn.share.run import QUARANTINE, fresh_store
+
+    agreements = load_agreements(agreements_source)
+    if tracker == "toy":
+        from meshwarn.share.testing import ToyTracker
+
+        factory, warn = ToyTracker, None
+    else:
+        factory, warn = default_tracker_factory(), default_warn_hook()
+    stop = _stop_event()
+    store = fresh_store(directory)
+    bus = await NatsBus.connect(url, name="hub", partners=sorted(agreements.partners))
+    the_hub = Hub(
+        agreements, read_public(directory), read_private(directory, HUB), factory, bus, store, warn=warn
+    )
+    await the_hub.start()
+    await stop.wait()
+    assert the_hub.sub is not None
+    await the_hub.sub.unsubscribe()  # stop taking reports; what is not acked stays in the stream
+    await the_hub.finish()
+    await bus.close()
+    write_jsonl(directory / QUARANTINE, the_hub.quarantine)
+    store.close()
+    (directory / SUMMARY).write_text(json.dumps(the_hub.summary(), indent=1))
+    return 0
+
+
+# --- a whole exercise over NATS, one process per node ---
+
+
+def _spawn(args: list[str], directory: Path, name: str) -> subprocess.Popen[bytes]:
+    log = (directory / "logs" / f"{name}.log").open("wb")
+    return subprocess.Popen(
+        [sys.executable, "-m", "meshwarn.deploy.processes", *args],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def _terminate(proc: subprocess.Popen[bytes], timeout_s: float = 20.0) -> int:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            return proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+    return proc.wait()
+
+
+async def _settle(url: str, checks: list[tuple[str, str]], expect_reports: int, timeout_s: float) -> None:
+    """Wait until REPORTS holds every report and each (stream, consumer) has nothing pending."""
+    bus = await NatsBus.connect(url)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            stored = (await bus.js.stream_info("REPORTS")).state.messages
+            infos = [await bus.js.consumer_info(s, c) for s, c in checks]
+            if stored >= expect_reports and all(i.num_pending == 0 and i.num_ack_pending == 0 for i in infos):
+                return
+            if time.monotonic() > deadline:
+                raise InputError(
+                    f"exercise over NATS did not settle in {timeout_s:.0f} s ({stored} reports stored)"
+                )
+            await asyncio.sleep(0.1)
+    finally:
+        await bus.close()
+
+
+def run_over_nats(
+    directory: Path,
+    agreements_source: str,
+    speed: str = "max",
+    tracker: str = "default",
+    timeout_s: float = 300,
+) -> dict[str, object]:
+    """Run the exercise in ``directory`` (reports.jsonl) with a real nats-server, hub and node processes.
+
+    Writes what the embedded run writes (views/<P>.jsonl, store.sqlite, quarantine.jsonl,
+    keys.json) plus nats/ (server config, credentials), keys/ (private keys, mode 600),
+    logs/, receipts/<P>.jsonl (each node's audit receipts) and hub-summary.json. Reports whose originator is no partner have no node to
+    send them and are not sent. Returns a summary.
+    """
+    agreements = load_agreements(agreements_source)
+    partners = sorted(agreements.partners)
+    deliveries = list(read_deliveries(directory))
+    expected = sum(1 for d in deliveries if d.report.label.originator in agreements.partners)
+    (directory / "logs").mkdir(parents=True, exist_ok=True)
+    write_keys(directory, partners)
+    port = server.free_port()
+    dep = nats_config.generate(agreements_source, directory / "nats", port=port, leaf_port=None)
+    start = time.perf_counter()
+    with server.NatsServer(dep.config, port, directory / "nats"):
+        asyncio.run(_provision(dep.urls[nats_config.HUB], partners))
+        hub_proc = _spawn(
+            ["hub", dep.urls["HUB"], agreements_source, str(directory), tracker], directory, "hub"
+        )
+        start_at = f"{time.time() + 1.5:.3f}"  # nodes start pacing together
+        nodes = {
+            p: _spawn(["node", p, dep.urls[p], str(directory), speed, start_at], directory, p)
+            for p in partners
+        }
+        try:
+            asyncio.run(_settle(dep.urls["HUB"], [("REPORTS", "hub_report_all")], expected, timeout_s))
+            hub_rc = _terminate(hub_proc)  # the hub finishes: last tick, releases what it held
+            views = [(s, p) for p in partners for s in ("VIEWS", "AUDIT")]
+            asyncio.run(_settle(dep.urls["HUB"], views, expected, 30))
+        finally:
+            node_rcs = {p: _terminate(proc) for p, proc in nodes.items()}
+            _terminate(hub_proc)
+    if hub_rc != 0 or any(node_rcs.values()):
+        raise InputError(f"a process failed (hub {hub_rc}, nodes {node_rcs}); see {directory / 'logs'}")
+    summary = json.loads((directory / SUMMARY).read_text())
+    return {"reports": expected, "wall_s": round(time.perf_counter() - start, 2), "partners": summary}
+
+
+async def _provision(url: str, partners: list[str]) -> None:
+    bus = await NatsBus.connect(url, name="hub", partners=partners)
+    await bus.subscribe("report.>", _never, manual_ack=True, max_deliver=1)  # the hub's durable, made early
+    await bus.close()
+
+
+async def _never(msg: object) -> None:
+    raise AssertionError("provisioning subscriber must not receive")
+
+
+# --- command line ---
+
+
+def register(top: argparse._SubParsersAction) -> None:
+    node_cmd = top.add_parser(
+        "node", help="a partner node: sign and publish its reports, receive its view (NATS)"
+    )
+    node_cmd.add_argument("--partner", required=True, help="partner code (KOR)")
+    node_cmd.add_argument(
+        "--bus", required=True, help="nats://user:password@host:port (the partner's credentials)"
+    )
+    node_cmd.add_argument("--dir", type=Path, required=True, help="exercise directory (reports.jsonl, keys/)")
+    node_cmd.add_argument("--speed", default="max", help="max, realtime or a factor N")
+    node_cmd.set_defaults(func=lambda a: asyncio.run(node(a.partner, a.bus, a.dir, a.speed)))
+    hub_cmd = top.add_parser("hub", help="the hub: verify, fuse and share from NATS JetStream")
+    hub_cmd.add_argument("--bus", required=True, help="nats://user:password@host:port (the HUB credentials)")
+    hub_cmd.add_argument("--agreements", required=True)
+    hub_cmd.add_argument(
+        "--dir", type=Path, required=True, help="exercise directory (keys.json, keys/HUB.key)"
+    )
+    hub_cmd.add_argument("--tracker", choices=("default", "toy"), default="default")
+    hub_cmd.set_defaults(func=lambda a: asyncio.run(hub(a.bus, a.agreements, a.dir, a.tracker)))
+
+
+def _main(argv: list[str]) -> int:
+    """Child-process entry: positional arguments, as run_over_nats passes them."""
+    if argv[0] == "node":
+        partner, url, directory, speed, start_at = argv[1:6]
+        return asyncio.run(node(partner, url, Path(directory), speed, float(start_at)))
+    url, agreements, directory, tracker = argv[1:5]
+    return asyncio.run(hub(url, agreements, Path(directory), tracker))
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
