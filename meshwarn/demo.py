@@ -1,20 +1,127 @@
-"""`meshwarn demo`: the whole exercise end to end, as far as meshwarn goes today."""
+"""`meshwarn demo`: the whole exercise end to end, and a tour of what meshwarn does.
+
+1. the IRBM-overflight exercise under the trilateral agreement: simulate, sign,
+   verify, fuse per entitlement group, share, warn (CAP 1.2 files per partner);
+2. the same exercise under two dyads, and what the trilateral channel changes;
+3. the audit chain verified, the fused picture scored against the truth, a map;
+4. the maritime picture: AIS and partners' detections fused, anomalies found;
+5. the common-picture page serving the trilateral exercise, with its credentials.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+SCENARIO = "irbm-overflight"
+MARITIME_SCENARIO = "maritime-east-asia"
+console = Console()
 
 
 def register(top: argparse._SubParsersAction, exercise: argparse._SubParsersAction) -> None:
     demo = top.add_parser("demo", help="run an exercise scenario end to end and say what it did")
     demo.add_argument("--out", type=Path, default=Path("out/demo"))
+    demo.add_argument("--scenario", default=SCENARIO, help=f"missile scenario (default {SCENARIO})")
+    demo.add_argument(
+        "--no-serve", action="store_true", help="stop after the exercise; do not serve the page"
+    )
+    demo.add_argument("--port", type=int, default=8765)
     demo.set_defaults(func=run_demo)
 
 
-def run_demo(args: argparse.Namespace) -> int:
-    from meshwarn.sim.flight import solve_launch
+def step(text: str) -> None:
+    console.rule(f"[bold cyan]{text}")
 
-    trajectory = solve_launch(39.224, 125.670, 75.0, 550.0, 2700.0)
-    print("Hwasong-12-like IRBM:", trajectory.summary())
+
+def cli(*argv: str) -> None:
+    """Run one meshwarn command in this process; a failure stops the demo with its message."""
+    from meshwarn.cli import main
+
+    code = main(list(argv))
+    if code != 0:
+        raise SystemExit(code)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    trilateral, dyads, maritime = out / "trilateral", out / "two-dyads", out / "maritime"
+
+    step(f"1. {args.scenario} under the trilateral agreement (simulate, sign, verify, fuse, share, warn)")
+    cli("exercise", "run", args.scenario, "--agreements", "trilateral", "--out", str(trilateral))
+    cap_files = write_partner_cap(trilateral)
+    show_alerts(trilateral, cap_files)
+
+    step("2. The same launch under two dyads (KOR-USA, JPN-USA; no KOR-JPN channel)")
+    cli("exercise", "run", str(trilateral), "--agreements", "two-dyads", "--out", str(dyads))
+    write_partner_cap(dyads)
+    cli("exercise", "compare", str(dyads), str(trilateral))
+
+    step("3. Trust: the audit chain and every signature")
+    cli("audit", "verify", str(trilateral))
+
+    step("4. The full fused picture scored against the truth, and drawn")
+    cli("exercise", "fuse", str(trilateral), "--quiet")
+    cli("exercise", "score", str(trilateral))
+    cli("exercise", "plot", str(trilateral), "--out", str(trilateral / "exercise.png"))
+    cli("export", "geojson", str(trilateral))
+
+    step("5. The maritime picture beside it: AIS, coastal radar, patrol aircraft and satellites")
+    cli("maritime", "simulate", MARITIME_SCENARIO, "--out", str(maritime))
+    cli("maritime", "fuse", str(maritime))
+    cli("maritime", "score", str(maritime))
+
+    step("Done")
+    console.print(
+        f"Everything is under [bold]{out}/[/]: views/, alerts/ (CAP 1.2), store.sqlite, exercise.png"
+    )
+    if args.no_serve:
+        return 0
+    step("6. The common picture: each partner signs in with its own credential")
+    cli("serve", str(trilateral), "--port", str(args.port))
     return 0
+
+
+def write_partner_cap(directory: Path) -> dict[str, int]:
+    """CAP 1.2 files of the alerts each partner received: DIR/alerts/<PARTNER>/alerts/<id>.xml."""
+    from meshwarn.model import Alert, from_json
+    from meshwarn.warn.cap import write_alerts
+
+    written = {}
+    for view in sorted((directory / "views").glob("*.jsonl")):
+        alerts = []
+        for line in view.read_bytes().splitlines():
+            message = json.loads(line)
+            if message["kind"] == "alerts":
+                alerts.append(from_json(json.dumps(message["body"]), Alert))
+        written[view.stem] = len(write_alerts(directory / "alerts" / view.stem, alerts))
+    return written
+
+
+def show_alerts(directory: Path, cap_files: dict[str, int]) -> None:
+    """The alerts each partner received, as a table: when, what, where."""
+    truth = json.loads((directory / "truth.json").read_bytes())
+    launch = min(o["launch_time"] for o in truth["objects"])
+    table = Table(title="Alerts delivered (time after launch, at release to the partner)")
+    for column in ("partner", "t+ (s)", "type", "region", "reason"):
+        table.add_column(column)
+    for view in sorted((directory / "views").glob("*.jsonl")):
+        for line in view.read_bytes().splitlines():
+            message = json.loads(line)
+            if message["kind"] != "alerts":
+                continue
+            body = message["body"]
+            table.add_row(
+                view.stem,
+                f"{message['release'] - launch:.0f}",
+                body["msg_type"],
+                body["region_name"],
+                body["reason"],
+            )
+    console.print(table)
+    files = ", ".join(f"{partner}: {n}" for partner, n in cap_files.items())
+    console.print(f"CAP 1.2 files (schema-valid) under {directory}/alerts/<PARTNER>/: {files}")

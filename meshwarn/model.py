@@ -97,7 +97,60 @@ class UnitPosition(Struct, frozen=True, tag="unit", forbid_unknown_fields=True):
     course_deg: float
 
 
-Observation = RadarPlot | InfraredLos | UnitPosition
+class AisPosition(Struct, frozen=True, tag="ais", forbid_unknown_fields=True):
+    """An AIS position report (message types 1, 2, 3, 18, 19, 27) as a vessel broadcast it.
+
+    Unavailable speed, course or heading are None; ``raw`` keeps the NMEA sentence(s) when known.
+    """
+
+    time: float
+    mmsi: int
+    lat: Latitude
+    lon: Longitude
+    sog_knots: float | None = None
+    cog_deg: float | None = None
+    heading_deg: float | None = None
+    nav_status: int | None = None
+    msg_type: int = 1
+    source: str = ""  # receiving station or feed
+    raw: str = ""
+
+
+class AisStatic(Struct, frozen=True, tag="ais_static", forbid_unknown_fields=True):
+    """AIS static and voyage data (message types 5, 19 and 24) for one MMSI."""
+
+    time: float
+    mmsi: int
+    name: str = ""
+    callsign: str = ""
+    imo: int = 0
+    ship_type: int = 0
+    length_m: float = 0.0
+    beam_m: float = 0.0
+    destination: str = ""
+    msg_type: int = 5
+    source: str = ""
+
+
+SurfaceSensorKind = Literal["coastal_radar", "patrol_aircraft", "satellite"]
+
+
+class SurfaceDetection(Struct, frozen=True, tag="surface", forbid_unknown_fields=True):
+    """A vessel seen by radar or imagery: where, when and how long, but not who."""
+
+    time: float
+    sensor: str
+    sensor_kind: SurfaceSensorKind
+    lat: Latitude
+    lon: Longitude
+    sigma_m: Positive
+    length_m: float | None = None
+
+
+AnomalyKind = Literal["dark_vessel", "ais_gap", "spoofing", "loitering", "rendezvous", "zone_entry"]
+
+
+Observation = RadarPlot | InfraredLos | UnitPosition | AisPosition | AisStatic | SurfaceDetection
 
 
 class Report(Struct, frozen=True, forbid_unknown_fields=True):
@@ -291,59 +344,6 @@ class Truth(Struct, frozen=True, forbid_unknown_fields=True):
 
 
 # --- maritime domain (AIS, identity-less surface detections, anomalies) -----------------------------
-
-
-class AisPosition(Struct, frozen=True, tag="ais", forbid_unknown_fields=True):
-    """An AIS position report (message types 1, 2, 3, 18, 19, 27) as a vessel broadcast it.
-
-    Unavailable speed, course or heading are None; ``raw`` keeps the NMEA sentence(s) when known.
-    """
-
-    time: float
-    mmsi: int
-    lat: Latitude
-    lon: Longitude
-    sog_knots: float | None = None
-    cog_deg: float | None = None
-    heading_deg: float | None = None
-    nav_status: int | None = None
-    msg_type: int = 1
-    source: str = ""  # receiving station or feed
-    raw: str = ""
-
-
-class AisStatic(Struct, frozen=True, tag="ais_static", forbid_unknown_fields=True):
-    """AIS static and voyage data (message types 5, 19 and 24) for one MMSI."""
-
-    time: float
-    mmsi: int
-    name: str = ""
-    callsign: str = ""
-    imo: int = 0
-    ship_type: int = 0
-    length_m: float = 0.0
-    beam_m: float = 0.0
-    destination: str = ""
-    msg_type: int = 5
-    source: str = ""
-
-
-SurfaceSensorKind = Literal["coastal_radar", "patrol_aircraft", "satellite"]
-
-
-class SurfaceDetection(Struct, frozen=True, tag="surface", forbid_unknown_fields=True):
-    """A vessel seen by radar or imagery: where, when and how long, but not who."""
-
-    time: float
-    sensor: str
-    sensor_kind: SurfaceSensorKind
-    lat: Latitude
-    lon: Longitude
-    sigma_m: Positive
-    length_m: float | None = None
-
-
-AnomalyKind = Literal["dark_vessel", "ais_gap", "spoofing", "loitering", "rendezvous", "zone_entry"]
 
 
 class Anomaly(Struct, frozen=True, forbid_unknown_fields=True):
