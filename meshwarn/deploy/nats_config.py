@@ -125,23 +125,31 @@ def hub_config(
 
 
 def leaf_config(
-    partner: str, cred: Credentials, *, hub_host: str, leaf_port: int, local_port: int = 4222
+    partner: str,
+    cred: Credentials,
+    local: Credentials,
+    *,
+    hub_host: str,
+    leaf_port: int,
+    local_port: int = 4222,
+    store_dir: str = "",
 ) -> str:
     """A partner site's own nats-server, joined to the hub as a leaf node bound to its account.
 
-    Local clients at the site connect without crossing the WAN; the leaf carries
-    exactly what the partner's hub account may publish and subscribe, and keeps
-    local traffic flowing while the link is down (JetStream at the hub catches up).
+    Local clients (the partner node, its consoles) connect to it with ``local``; the leaf
+    carries to and from the hub exactly what the partner's hub user may publish and
+    subscribe, so the same NatsBus partner mode works at the site as at the hub.
     """
     remote = quote(f"nats-leaf://{cred.user}:{cred.password}@{hub_host}:{leaf_port}")
-    local = quote(secrets.token_urlsafe(24))
-    return (
-        f"# Leaf node for partner {partner}: run at the {partner} site. Contains passwords (mode 600).\n"
-        f"server_name: {quote(f'meshwarn-leaf-{partner.lower()}')}\n"
-        f"host: 127.0.0.1\nport: {local_port}\n"
-        f"accounts {{\n  {partner} {{ users: [ {{ user: {quote(partner.lower())}, password: {local} }} ] }}\n}}\n"
-        f"leafnodes {{ remotes: [ {{ url: {remote}, account: {partner} }} ] }}\n"
-    )
+    user = f"{{ user: {quote(local.user)}, password: {quote(local.password)} }}"
+    lines = [
+        f"# Leaf node for partner {partner}: run at the {partner} site. Contains passwords (mode 600).",
+        f"server_name: {quote(f'meshwarn-leaf-{partner.lower()}')}",
+        f"host: 127.0.0.1\nport: {local_port}",
+        f"accounts {{\n  {partner} {{ users: [ {user} ] }}\n}}",
+        f"leafnodes {{ remotes: [ {{ url: {remote}, account: {partner} }} ] }}",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def _write_secret(path: Path, text: str) -> None:
@@ -168,8 +176,9 @@ def generate(
     host: str = "127.0.0.1",
     port: int = 4222,
     leaf_port: int | None = 7422,
+    leaf_local_port: int = 4222,
 ) -> Deployment:
-    """Write nats-server.conf, credentials/<ACCOUNT>.url and leaf/<PARTNER>.conf under ``out``."""
+    """Write nats-server.conf, credentials/<ACCOUNT>.url, leaf/<PARTNER>.conf and credentials/leaf-<P>.url."""
     partners = sorted(agreements_mod.load(agreements_source).partners)
     creds = new_credentials([HUB, *partners])
     config = out / "nats-server.conf"
@@ -184,6 +193,13 @@ def generate(
     leaves = {}
     if leaf_port:
         for p in partners:
+            local = Credentials(p, p.lower(), secrets.token_urlsafe(24))
             leaves[p] = out / "leaf" / f"{p}.conf"
-            _write_secret(leaves[p], leaf_config(p, creds[p], hub_host=host, leaf_port=leaf_port))
+            text = leaf_config(
+                p, creds[p], local, hub_host=host, leaf_port=leaf_port, local_port=leaf_local_port
+            )
+            _write_secret(leaves[p], text)
+            urls[f"leaf-{p}"] = local.url("127.0.0.1", leaf_local_port)
+            files[f"leaf-{p}"] = out / "credentials" / f"leaf-{p}.url"
+            _write_secret(files[f"leaf-{p}"], urls[f"leaf-{p}"] + "\n")
     return Deployment(config, partners, files, urls, leaves)
