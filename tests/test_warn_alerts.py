@@ -174,3 +174,19 @@ def test_no_impact_warning_while_the_motor_burns() -> None:
     assert zone.sent >= obj.burnout_time + WarnPolicy().boost_settle_s
     early = issue_alerts(flicker, WarnPolicy(impact_in_boost=True))
     assert next(a for a in early if a.region_code == "JPN-MZ").sent < obj.burnout_time
+
+
+def test_predictions_that_swing_during_boost_must_hold_before_they_warn() -> None:
+    obj = irbm()
+    tracks = tracks_from_truth(obj)
+    wild = tracks_from_truth(
+        obj, first_s=70.0, until_s=76.0, step_s=2.0, width_km=lambda s: 250.0, offset_km=lambda s: 150.0
+    )
+    assert all(t.phase == "boost" for t in wild) and len(wild) == 3
+    noisy = sorted(
+        tracks + [msgspec.structs.replace(t, time=t.time + 0.5) for t in wild], key=lambda t: t.time
+    )
+    q = warning_quality(issue_alerts(noisy, interval_s=0.0), truth_of(obj))
+    assert q["false"] == [] and q["warned"] == ["JP-02"]
+    eager = issue_alerts(noisy, WarnPolicy(boost_confirm_s=0.0), interval_s=0.0)
+    assert len(warning_quality(eager, truth_of(obj))["false"]) > 3  # what holding prevents

@@ -7,7 +7,8 @@ Per event (one track id) and per region it keeps one alert identity
   crosses it, the 95% impact ellipse touches it, or the ellipse comes within a
   country's 200 nmi maritime zone. A region must be at risk in ``confirm_updates``
   consecutive predictions: one lone noisy prediction warns nobody, at the cost of one
-  update interval (seconds) of lead time.
+  update interval (seconds) of lead time. While the motor burns, predictions swing with
+  every update, so a region must also stay at risk for ``boost_confirm_s``.
 - **Update** when its expected time moves by ``time_change_s``, the reason changes, or
   the area at risk changes by ``area_change`` (1 - intersection/union), at most once per
   ``min_update_interval_s`` unless the time moves by ``large_time_change_s`` or the risk
@@ -69,6 +70,7 @@ class WarnPolicy:
     keep_margin_km: float = 10.0
     impact_in_boost: bool = False
     boost_settle_s: float = 10.0
+    boost_confirm_s: float = 15.0
     passed_margin_s: float = 10.0
     lost_accel_mps2: float = 1.0
     lost_boost_accel_mps2: float = 10.0
@@ -79,6 +81,7 @@ class _RegionState:
     ids: list[str] = field(default_factory=list)
     active: bool = False
     pending: int = 0
+    pending_since: float = 0.0
     misses: int = 0
     out_since: float | None = None
     last_sent: float = -math.inf
@@ -166,7 +169,7 @@ class AlertManager:
         hits = self.hazards(track, now, lost_since, boost=boost)
         active = any(st.active for st in event.regions.values())
         keep = self.hazards(track, now, lost_since, keep=True, boost=boost) if active else hits
-        return self._reconcile(event, hits, keep, now)
+        return self._reconcile(event, hits, keep, now, boost)
 
     def hazards(
         self,
@@ -233,7 +236,7 @@ class AlertManager:
         return min(K95_1D * 0.5 * accel * dt * dt / 1000.0, MAX_GROWTH_KM)
 
     def _reconcile(
-        self, event: _Event, hits: dict[str, Hit], keep: dict[str, Hit], now: float
+        self, event: _Event, hits: dict[str, Hit], keep: dict[str, Hit], now: float, boost: bool = False
     ) -> list[Alert]:
         """New regions from ``hits``; warned ones stay while in ``keep`` (the widened test)."""
         p = self.policy
@@ -241,8 +244,10 @@ class AlertManager:
         for code, hit in hits.items():
             st = event.regions.setdefault(code, _RegionState())
             if not st.active:
+                st.pending_since = now if st.pending == 0 else st.pending_since
                 st.pending += 1
-                if st.pending >= p.confirm_updates:
+                held = now - st.pending_since >= p.boost_confirm_s or not boost
+                if st.pending >= p.confirm_updates and held:
                     out.append(self._send(event, st, hit, now, "Alert"))
             elif self._material(st, hit, now):
                 out.append(self._send(event, st, hit, now, "Update"))
