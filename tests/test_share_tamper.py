@@ -157,3 +157,22 @@ def test_an_id_reused_after_the_replay_window_is_still_refused(tmp_path) -> None
     [entry] = result.hub.quarantine
     assert entry.reason == "replay of report same (already stored)"
     assert result.hub.counts["KOR"]["accepted"] == 1
+
+
+class UncopyableTracker(ToyTracker):
+    def __deepcopy__(self, memo):
+        raise TypeError("cannot copy me")
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_a_tracker_that_cannot_be_copied_is_rebuilt_from_history(keep: bool, tmp_path) -> None:
+    ring = KeyRing.generate(EVERYONE)
+    early = [radar_report(f"e{i}", "USA", EVERYONE, 1000.0 + i) for i in range(3)]
+    split = radar_report("only-kor-usa", "KOR", ("KOR", "USA"), 1004.0)
+    items = [(*signed(ring, r), r.sent + 0.5) for r in [*early, split]]
+    store = Store(tmp_path / "s")
+    result = run_hub(load("trilateral"), ring, items, store, tracker=UncopyableTracker, keep_history=keep)
+    kor_usa = result.hub.group_of("USA")
+    assert kor_usa.members == {"KOR", "USA"} and result.hub.group_of("JPN").members == {"JPN"}
+    _time, count, _origins = kor_usa.tracker.state["T1"]
+    assert count == (4 if keep else 1)  # with history, the copy carries on; without, it starts afresh

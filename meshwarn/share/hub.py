@@ -8,8 +8,9 @@ Entitlement groups. Partners whose visible-report sets are identical share one
 tracker. All partners start in one group with a fresh tracker; when a report
 arrives that some members of a group may see and others may not, the group
 splits: the members who may not see it keep the tracker as it is, the others
-get a copy of it (``copy.deepcopy``, or a replay of the group's reports into a
-fresh tracker when the tracker cannot be copied) and process the report. So a
+get a copy of it (``copy.deepcopy``; for a tracker that cannot be copied, a
+replay of the group's reports into a fresh one, if the hub was asked to keep
+them with ``keep_history=True``) and process the report. So a
 group's tracker has only ever seen reports that every member may see, and there
 are never more groups than partners.
 
@@ -129,6 +130,7 @@ class Hub:
         warn: WarnHook | None = None,
         tick_s: float = 5.0,
         freshness_s: float | None = None,
+        keep_history: bool = False,
     ) -> None:
         self.agreements = agreements
         self.verifier = guard.Verifier(agreements, keys, freshness_s)
@@ -139,6 +141,7 @@ class Hub:
         self.audit = AuditLog(store)
         self.warn = warn
         self.tick_s = tick_s
+        self.keep_history = keep_history  # memory grows with the run; only for trackers deepcopy cannot copy
         self.group_count = len(store.groups())  # gids stay unique in a store that is reused
         self.groups = [self._new_group(frozenset(agreements.partners), tracker_factory())]
         self.pending: list[_Pending] = []
@@ -261,13 +264,18 @@ class Hub:
         try:
             return copy.deepcopy(grp.tracker)
         except Exception:  # a tracker that cannot be copied is rebuilt from what the group saw
+            if not self.keep_history:
+                log.warning(
+                    "tracker of %s cannot be copied and no history is kept: the split starts afresh", grp.gid
+                )
             twin = self.factory()
             for report, arrival in grp.history:
                 twin.process(report, arrival)
             return twin
 
     async def _fuse(self, grp: Group, report: Report, arrival: float, visible: frozenset[str]) -> None:
-        grp.history.append((report, arrival))
+        if self.keep_history:
+            grp.history.append((report, arrival))
         for member in grp.members:
             self.counts[member]["fused"] += 1
         try:

@@ -109,12 +109,13 @@ def run_hub(
     store: Store,
     warn: WarnHook | None = None,
     tracker: TrackerFactory = ToyTracker,
+    **options: object,
 ) -> HubRun:
     """Feed (subject, payload, arrival) through the bus into a hub; collect every view and receipt."""
 
     async def go() -> HubRun:
         bus = EmbeddedBus()
-        hub = Hub(agreements, ring.public(), ring.private[HUB], tracker, bus, store, warn=warn)
+        hub = Hub(agreements, ring.public(), ring.private[HUB], tracker, bus, store, warn=warn, **options)  # type: ignore[arg-type]
         await hub.start()
         views: dict[str, list[ViewMessage]] = {p: [] for p in agreements.partners}
         receipts: dict[str, list[dict]] = {p: [] for p in agreements.partners}
