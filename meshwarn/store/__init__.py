@@ -1,0 +1,1 @@
+"""The hub's persistent log (:mod:`meshwarn.store.sqlite`)."""
