@@ -278,7 +278,9 @@ class NatsBus(Bus):
                 filter_subject=subject,
                 ack_policy=api.AckPolicy.EXPLICIT,
                 deliver_policy=api.DeliverPolicy.ALL,
-                ack_wait=30,
+                # a pull request left open by a client that was cut off may swallow messages on the
+                # server; they come back after ack_wait, so keep it short
+                ack_wait=5,
                 max_deliver=-1,
                 num_replicas=replicas,
             )
