@@ -10,7 +10,7 @@ from meshwarn.model import Alert, Track
 from meshwarn.share.agreements import Agreements, load, parse
 from meshwarn.share.hub import Group
 from meshwarn.share.signing import KeyRing
-from meshwarn.share.testing import radar_report, run_hub, signed, unit_report
+from meshwarn.share.testing import ToyTracker, radar_report, run_hub, signed, unit_report
 from meshwarn.store.sqlite import Store
 
 POOL = ("KOR", "JPN", "USA", "AUS", "GBR")
@@ -184,3 +184,49 @@ covers = [{ kind = "unit", round_km = 10, delay_s = 60 }, { kind = "tracks", imp
     )
     # Messages go out in release order.
     assert [m.release for m in kor] == sorted(m.release for m in kor)
+
+
+def test_live_hub_uses_its_own_clock_and_releases_delayed_messages_on_time(tmp_path) -> None:
+    import asyncio
+
+    from meshwarn.bus.embedded import EmbeddedBus
+    from meshwarn.share.hub import Hub
+    from meshwarn.share.signing import HUB
+
+    now = [5000.0]
+    ring = KeyRing.generate(("KOR", "JPN", "USA"))
+    unit = unit_report("u1", "USA", ("USA", "KOR"), 4000.0)  # the header below claims it is fresh
+
+    async def go() -> tuple[list[str], list[str], list[str]]:
+        bus = EmbeddedBus()
+        hub = Hub(
+            load("two-dyads"),
+            ring.public(),
+            ring.private[HUB],
+            ToyTracker,
+            bus,
+            Store(tmp_path / "s"),
+            clock=lambda: now[0],
+        )
+        await hub.start()
+        got: list[str] = []
+
+        async def on_view(msg) -> None:
+            got.append(msg.subject)
+
+        await bus.subscribe("view.>", on_view)
+        fresh = unit_report("u2", "USA", ("USA", "KOR"), 5000.0)
+        for report in (unit, fresh):
+            await bus.publish(*signed(ring, report), {"arrival": "4000.5"})
+            await bus.drain()
+        before = list(got)
+        now[0] = 5061.0  # the 60 s agreed delay on unit positions has passed
+        await asyncio.sleep(0.7)
+        await bus.drain()
+        stale = [q.report_id for q in hub.quarantine]
+        await hub.finish()
+        return before, got, stale
+
+    before, after, stale = asyncio.run(go())
+    assert stale == ["u1"]  # judged by the hub's clock, not the header
+    assert before == [] and after == ["view.KOR.unit"]
