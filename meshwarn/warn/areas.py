@@ -82,23 +82,37 @@ def _from_time(gt: np.ndarray, w: np.ndarray, start: float | None) -> tuple[np.n
     return np.vstack([first, gt[i:]]), np.concatenate([[w[i - 1] + f * (w[i] - w[i - 1])], w[i:]])
 
 
-def _hulls(gt: np.ndarray, w: np.ndarray, k: int = 24) -> np.ndarray:
+def _hulls(gt: np.ndarray, w: np.ndarray, k: int = 17) -> np.ndarray:
     """Per segment, the convex hull of the circles at its two ends, all segments at once.
 
-    The circles are drawn in an AEQD plane centred on each segment's midpoint and taken back
-    to (lon, lat); the hull is then taken in (lon, lat), where over a segment's length
-    (tens to a few hundred km) its edges stay close to the true ones."""
+    Built as one ring in an AEQD plane centred on each segment's midpoint: the back arc of the
+    first circle and the front arc of the second, joined along their outer tangents (which
+    touch both circles at angles +-(90 deg - asin((r1 - r2)/d)) from the segment's direction),
+    then taken back to (lon, lat). A circle inside the other leaves the larger one. The radii
+    are scaled so the polygon circumscribes the circles (it errs on the wide side)."""
     lat0 = 0.5 * (gt[:-1, 1] + gt[1:, 1])[:, None]
     lon0 = 0.5 * (gt[:-1, 2] + gt[1:, 2])[:, None]
-    ends_lat = np.stack([gt[:-1, 1], gt[1:, 1]], axis=1)  # (S, 2)
-    ends_lon = np.stack([gt[:-1, 2], gt[1:, 2]], axis=1)
-    widths = np.stack([w[:-1], w[1:]], axis=1)
-    x, y = aeqd_forward(lat0, lon0, ends_lat, ends_lon)
-    th = np.linspace(0.0, 2.0 * math.pi, k, endpoint=False)
-    cx = (x[:, :, None] + widths[:, :, None] * np.cos(th)).reshape(len(x), -1)  # (S, 2k)
-    cy = (y[:, :, None] + widths[:, :, None] * np.sin(th)).reshape(len(x), -1)
+    x, y = aeqd_forward(
+        lat0, lon0, np.stack([gt[:-1, 1], gt[1:, 1]], 1), np.stack([gt[:-1, 2], gt[1:, 2]], 1)
+    )
+    r1, r2 = w[:-1, None] / math.cos(math.pi / (k - 1)), w[1:, None] / math.cos(math.pi / (k - 1))
+    d = np.hypot(x[:, 1] - x[:, 0], y[:, 1] - y[:, 0])[:, None]
+    theta = np.arctan2(y[:, 1] - y[:, 0], x[:, 1] - x[:, 0])[:, None]
+    phi = 0.5 * math.pi - np.arcsin(np.clip((r1 - r2) / np.maximum(d, 1e-9), -1.0, 1.0))
+    t = np.linspace(0.0, 1.0, k)[None, :]
+    a1 = theta + phi + t * (2.0 * math.pi - 2.0 * phi)  # back arc of the first circle
+    a2 = theta - phi + t * (2.0 * phi)  # front arc of the second
+    inside = (d <= np.abs(r1 - r2)).ravel()  # one circle holds the other: draw the larger
+    big = np.where(r1 >= r2, 0, 1).ravel()
+    cx = np.concatenate([x[:, :1] + r1 * np.cos(a1), x[:, 1:] + r2 * np.cos(a2)], axis=1)
+    cy = np.concatenate([y[:, :1] + r1 * np.sin(a1), y[:, 1:] + r2 * np.sin(a2)], axis=1)
+    if inside.any():
+        full = np.linspace(0.0, 2.0 * math.pi, 2 * k, endpoint=False)[None, :]
+        rb = np.where(big == 0, r1.ravel(), r2.ravel())[inside, None]
+        xb, yb = x[inside, big[inside]][:, None], y[inside, big[inside]][:, None]
+        cx[inside], cy[inside] = xb + rb * np.cos(full), yb + rb * np.sin(full)
     lat, lon = aeqd_inverse(lat0, lon0, cx, cy)
-    return shapely.convex_hull(shapely.multipoints(np.stack([lon, lat], axis=-1)))
+    return shapely.polygons(np.stack([lon, lat], axis=-1))
 
 
 def ellipse_polygon(ellipse: Ellipse, grow_km: float = 0.0, n: int = 72) -> Polygon:
