@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ class Figures:
     ellipse_km2: float | None
     tracks: int
     messages: int
+    reports_fused: float | None = None  # reports its picture may be made of (from the store)
 
 
 def load_views(directory: Path) -> dict[str, list[dict]]:
@@ -92,20 +94,41 @@ def figures(messages: list[dict], ref: Reference, any_alerts: bool) -> Figures:
     return Figures(first_track, first_warning, early, final, len({m["ref"] for m in tracks}), len(messages))
 
 
+def reports_fused(directory: Path) -> dict[str, float]:
+    """Per partner, how many accepted reports it may see (empty without a store)."""
+    path = Path(directory) / "store.sqlite"
+    if not path.exists():
+        return {}
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        counts: dict[str, float] = {}
+        for (visible,) in db.execute("SELECT visible_to FROM reports"):
+            for partner in visible.split(","):
+                counts[partner] = counts.get(partner, 0) + 1
+        return counts
+    finally:
+        db.close()
+
+
 def compare(dir_a: Path, dir_b: Path) -> dict[str, tuple[Figures | None, Figures | None]]:
     result: dict[str, list[Figures | None]] = {}
     for index, directory in enumerate((dir_a, dir_b)):
         views = load_views(directory)
         ref = launch_reference(directory, views)
         any_alerts = any(m["kind"] == "alerts" for msgs in views.values() for m in msgs)
+        fused = reports_fused(directory)
         for partner, messages in views.items():
-            result.setdefault(partner, [None, None])[index] = figures(messages, ref, any_alerts)
+            found = figures(messages, ref, any_alerts)
+            found.reports_fused = fused.get(partner)
+            result.setdefault(partner, [None, None])[index] = found
     return {p: (a, b) for p, (a, b) in sorted(result.items())}
 
 
 def _fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "n/a"
+    if not unit:
+        return f"{value:,.0f}"
     if unit == "km²":
         return f"{value:,.0f} {unit}" if value >= 100 else f"{value:.2f} {unit}"
     return f"{value:.1f} {unit}"
@@ -115,12 +138,15 @@ def _change(a: float | None, b: float | None, unit: str) -> str:
     if a is None or b is None:
         return "—" if a is None and b is None else ("new" if a is None else "lost")
     delta = b - a
+    if not unit:
+        return f"{delta:+,.0f}"
     if unit == "km²":
         return f"{delta:+,.2f} km² ({(b / a - 1) * 100 if a else 0:+.0f}%)"
     return f"{delta:+.1f} s"
 
 
 ROWS = (
+    ("reports in its picture", "reports_fused", ""),
     ("time to first track", "first_track_s", "s"),
     ("time to first warning", "first_warning_s", "s"),
     ("impact-ellipse area, early", "early_ellipse_km2", "km²"),
