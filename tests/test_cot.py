@@ -18,6 +18,7 @@ from meshwarn.warn.cot import (
     PATH_TYPE,
     CotServer,
     errors_m,
+    replay,
     send_events,
     track_events,
 )
@@ -111,3 +112,29 @@ def test_send_events_pushes_to_a_tak_server_input() -> None:
 
     data = asyncio.run(run())
     assert data.count(b"</event>") == 4 and MISSILE_TYPE.encode() in data
+
+
+def test_replay_streams_every_track_update_to_a_pytak_client() -> None:
+    tracks = tracks_from_truth(irbm(), first_s=300.0, until_s=330.0, step_s=10.0)
+
+    async def run() -> tuple[int, list[bytes]]:
+        server = CotServer("127.0.0.1", 0)
+        port = await server.start()
+        config = {"COT_URL": f"tcp://127.0.0.1:{port}"}
+        reader, writer = await pytak.protocol_factory(config)
+        rx_queue: asyncio.Queue = asyncio.Queue()
+        task = asyncio.create_task(pytak.RXWorker(rx_queue, config, reader).run())
+        while server.clients == 0:
+            await asyncio.sleep(0.01)
+        count = await replay(tracks, server, speed=1000.0)
+        got = [await asyncio.wait_for(rx_queue.get(), 10.0) for _ in range(count)]
+        task.cancel()
+        writer.close()
+        await server.close()
+        return count, got
+
+    count, got = asyncio.run(run())
+    assert count == 3 * len(track_events(tracks[0]))
+    missiles = [etree.fromstring(g.strip()) for g in got if MISSILE_TYPE.encode() in g]
+    lons = [float(m.find("point").get("lon")) for m in missiles]
+    assert len(lons) == 3 and lons == sorted(lons)  # in time order, eastwards

@@ -19,7 +19,7 @@ from meshwarn.exercise import read_jsonl, read_tracks, write_jsonl
 from meshwarn.model import Alert, Track
 from meshwarn.warn.alerts import AlertManager, WarnPolicy, hhmmss
 from meshwarn.warn.cap import write_alerts
-from meshwarn.warn.cot import send_events, track_events
+from meshwarn.warn.cot import CotServer, replay, send_events, track_events
 from meshwarn.warn.geojson import feature_collection
 
 ALERTS_JSONL = "alerts.jsonl"
@@ -45,6 +45,8 @@ def register(top: argparse._SubParsersAction, exercise: argparse._SubParsersActi
     cot.add_argument("directory", type=Path, metavar="DIR")
     cot.add_argument("--out", type=Path, help="default: DIR/cot.xml (one event per line)")
     cot.add_argument("--tak", metavar="HOST:PORT", help="stream to a TAK server's TCP input instead")
+    cot.add_argument("--serve", metavar="HOST:PORT", help="serve the stream to TAK clients that connect")
+    cot.add_argument("--speed", type=float, default=1.0, help="with --serve: replay speed (0: at once)")
     cot.set_defaults(func=cmd_cot)
 
 
@@ -112,9 +114,13 @@ def cmd_geojson(args: argparse.Namespace) -> int:
 
 
 def cmd_cot(args: argparse.Namespace) -> int:
-    host, _, port = (args.tak or "").rpartition(":")
-    if args.tak and (not host or not port.isdigit()):
-        raise InputError(f"--tak: expected HOST:PORT, got {args.tak!r}")
+    host, _, port = (args.tak or args.serve or "").rpartition(":")
+    if (args.tak or args.serve) and (not host or not port.isdigit()):
+        raise InputError(
+            f"--{'tak' if args.tak else 'serve'}: expected HOST:PORT, got {args.tak or args.serve!r}"
+        )
+    if args.serve:
+        return asyncio.run(_serve(list(read_tracks(args.directory)), host, int(port), args.speed))
     events = [e for t in read_tracks(args.directory) for e in track_events(t)]
     if args.tak:
         try:
@@ -128,4 +134,20 @@ def cmd_cot(args: argparse.Namespace) -> int:
         for e in events:
             f.write(e.replace(b"\n", b"") + b"\n")
     print(f"{len(events)} CoT events -> {out}", file=sys.stdout)
+    return 0
+
+
+async def _serve(tracks: list[Track], host: str, port: int, speed: float) -> int:
+    server = CotServer(host, port)
+    try:
+        bound = await server.start()
+    except OSError as exc:
+        raise InputError(f"--serve {host}:{port}: {exc.strerror or exc}") from None
+    print(f"serving CoT on tcp://{host}:{bound}; replay starts when a client connects", flush=True)
+    while server.clients == 0:
+        await asyncio.sleep(0.1)
+    count = await replay(tracks, server, speed or None)
+    await asyncio.sleep(1.0)  # let the last events drain
+    await server.close()
+    print(f"{count} CoT events served")
     return 0

@@ -156,6 +156,7 @@ class CotServer:
         self._clients: set[asyncio.StreamWriter] = set()
         self._latest: dict[bytes, bytes] = {}
         self._server: asyncio.Server | None = None
+        self._handlers: set[asyncio.Task] = set()
 
     async def start(self) -> int:
         self._server = await asyncio.start_server(self._client, self.host, self.port)
@@ -163,14 +164,20 @@ class CotServer:
         return self.port
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        for event in list(self._latest.values()):
-            writer.write(event)
-        await writer.drain()
-        self._clients.add(writer)
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
         try:
+            for event in list(self._latest.values()):
+                writer.write(event)
+            await writer.drain()
+            self._clients.add(writer)
             while await reader.read(65536):  # a TAK client may send its own position; ignore it
                 pass
+        except ConnectionError:
+            pass
         finally:
+            self._handlers.discard(task)  # type: ignore[arg-type]
             self._clients.discard(writer)
             writer.close()
 
@@ -192,6 +199,8 @@ class CotServer:
     async def close(self) -> None:
         for writer in list(self._clients):
             writer.close()
+        if self._handlers:  # let each client's handler see its connection end
+            await asyncio.wait(list(self._handlers), timeout=2.0)
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -209,4 +218,21 @@ async def send_events(host: str, port: int, events: Iterable[bytes]) -> int:
     finally:
         writer.close()
         await writer.wait_closed()
+    return count
+
+
+async def replay(tracks: Iterable[Track], server: CotServer, speed: float | None = None) -> int:
+    """Publish the CoT events of tracks in time order, ``speed`` times faster than they happened
+    (None: as fast as possible). Returns the number of events published."""
+    loop = asyncio.get_running_loop()
+    start_wall, start_time, count = loop.time(), None, 0
+    for track in sorted(tracks, key=lambda t: t.time):
+        if speed:
+            start_time = track.time if start_time is None else start_time
+            delay = start_wall + (track.time - start_time) / speed - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        events = track_events(track)
+        await server.publish(events)
+        count += len(events)
     return count
