@@ -79,3 +79,15 @@ def test_actual_status_and_broken_documents() -> None:
                         references=("A.0",)))  # fmt: skip
     with pytest.raises(InputError, match="A.1"):
         validate(doc.replace(b"<status>Actual</status>", b"<status>Real</status>"))
+
+
+def test_a_view_missing_earlier_messages_still_gives_valid_cap(written, tmp_path) -> None:
+    alerts, _ = written
+    later = [a for a in alerts if a.references]  # as if the first messages never reached this partner
+    paths = write_alerts(tmp_path, later)
+    for path, alert in zip(paths, later, strict=True):
+        doc = etree.parse(str(path)).getroot()
+        assert cap_schema().validate(doc)
+        assert alert.references[0] in doc.findtext("c:note", namespaces=C)
+    with pytest.raises(InputError, match="references"):
+        write_alerts(tmp_path, later, strict=True)

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -50,8 +51,12 @@ def cap_document(
     *,
     sender: str = SENDER,
     status: str = "Exercise",
+    strict: bool = True,
 ) -> etree._Element:
-    """The CAP <alert> element for one Alert. ``earlier`` maps ids to the messages it references."""
+    """The CAP <alert> element for one Alert. ``earlier`` maps ids to the messages it references.
+
+    A reference missing from ``earlier`` is an InputError when ``strict``; otherwise it is left
+    out of <references> and named in <note> (a partner whose view lacks an earlier message)."""
     root = etree.Element(f"{{{NS}}}alert", nsmap={None: NS})
     _sub(root, "identifier", alert.id)
     _sub(root, "sender", sender)
@@ -60,18 +65,20 @@ def cap_document(
     _sub(root, "msgType", alert.msg_type)
     _sub(root, "source", "meshwarn hub; sensors of " + "/".join(alert.provenance or ("unknown",)))
     _sub(root, "scope", "Public")
-    _sub(root, "note", ATTRIBUTION + (" EXERCISE, EXERCISE, EXERCISE." if status == "Exercise" else ""))
-    if alert.references:
-        _sub(root, "references", " ".join(_reference(ref, earlier or {}, sender) for ref in alert.references))
+    earlier = earlier or {}
+    missing = [ref for ref in alert.references if ref not in earlier]
+    if missing and strict:
+        raise InputError(f"alert {alert.id} references {missing[0]!r}, which is not among the alerts given")
+    note = ATTRIBUTION + (" EXERCISE, EXERCISE, EXERCISE." if status == "Exercise" else "")
+    if missing:
+        note += " Earlier messages not available here: " + " ".join(missing) + "."
+    _sub(root, "note", note)
+    known = [f"{sender},{ref},{cap_time(earlier[ref].sent)}" for ref in alert.references if ref in earlier]
+    if known:
+        _sub(root, "references", " ".join(known))
     _sub(root, "incidents", alert.event_id)
     _info(root, alert)
     return root
-
-
-def _reference(ref: str, earlier: Mapping[str, Alert], sender: str) -> str:
-    if ref not in earlier:
-        raise InputError(f"alert references {ref!r}, which is not among the alerts given")
-    return f"{sender},{ref},{cap_time(earlier[ref].sent)}"
 
 
 def _info(root: etree._Element, alert: Alert) -> None:
@@ -116,14 +123,19 @@ def cap_polygon(ring: list[tuple[float, float]]) -> str:
     return " ".join(f"{lat:.5f},{lon:.5f}" for lat, lon in pts)
 
 
-def cap_bytes(alert: Alert, earlier: Mapping[str, Alert] | None = None, **kw: str) -> bytes:
+def cap_bytes(alert: Alert, earlier: Mapping[str, Alert] | None = None, **kw: Any) -> bytes:
     return etree.tostring(
         cap_document(alert, earlier, **kw), xml_declaration=True, encoding="UTF-8", pretty_print=True
     )
 
 
-def write_alerts(directory: Path, alerts: Iterable[Alert], *, status: str = "Exercise") -> list[Path]:
-    """Write DIR/alerts/<id>.xml for every alert; returns the paths written."""
+def write_alerts(
+    directory: Path, alerts: Iterable[Alert], *, status: str = "Exercise", strict: bool = False
+) -> list[Path]:
+    """Write DIR/alerts/<id>.xml for every alert; returns the paths written.
+
+    References are resolved among the alerts given; one that is not there is named in the
+    document's note (or, with ``strict``, is an InputError)."""
     alerts = list(alerts)
     by_id = {a.id: a for a in alerts}
     out_dir = Path(directory) / ALERTS_DIR
@@ -131,7 +143,7 @@ def write_alerts(directory: Path, alerts: Iterable[Alert], *, status: str = "Exe
     paths = []
     for alert in alerts:
         path = out_dir / f"{alert.id}.xml"
-        path.write_bytes(cap_bytes(alert, by_id, status=status))
+        path.write_bytes(cap_bytes(alert, by_id, status=status, strict=strict))
         paths.append(path)
     return paths
 
