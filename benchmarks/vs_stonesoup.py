@@ -261,7 +261,7 @@ def latency(n_targets: int, rng: np.random.Generator, template: Trajectory) -> d
     tracker = Tracker()
     times = []
     n = 0
-    for k in range(150):
+    for k in range(40 if n_targets > 50 else 80):
         t = T0 + 100.0 + k * radar.scan_s
         plots = []
         for tr in trajs:

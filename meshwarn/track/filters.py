@@ -8,7 +8,7 @@ a track can keep snapshots of its past states for out-of-sequence reports.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -148,6 +148,7 @@ class IMMState:
     mu: np.ndarray
     collapsed: bool = False  # boost mode dropped for good (burnout seen)
     ballistic_run: int = 0  # consecutive updates with the ballistic mode dominant
+    _estimate: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     def copy(self) -> IMMState:
         return IMMState(
@@ -155,15 +156,15 @@ class IMMState:
         )
 
     def estimate(self) -> tuple[np.ndarray, np.ndarray]:
-        """Moment-matched combination of the modes."""
+        """Moment-matched combination of the modes (computed once: states are not mutated)."""
         if self.collapsed or len(self.xs) == 1:
             return self.xs[-1], self.Ps[-1]
-        x = self.mu[0] * self.xs[0] + self.mu[1] * self.xs[1]
-        P = np.zeros((NX, NX))
-        for w, xi, Pi in zip(self.mu, self.xs, self.Ps, strict=True):
-            d = xi - x
-            P += w * (Pi + np.outer(d, d))
-        return x, P
+        if self._estimate is None:
+            x = self.mu[0] * self.xs[0] + self.mu[1] * self.xs[1]
+            d0, d1 = self.xs[0] - x, self.xs[1] - x
+            P = self.mu[0] * (self.Ps[0] + np.outer(d0, d0)) + self.mu[1] * (self.Ps[1] + np.outer(d1, d1))
+            self._estimate = (x, P)
+        return self._estimate
 
 
 class IMM:
@@ -185,6 +186,7 @@ class IMM:
         collapse_prob: float = 0.999,
         collapse_after: int = 5,
         cold_plume_likelihood: float = 0.02,
+        settled: Mode | None = None,
     ) -> None:
         self.kf = kf
         self.modes = (boost, ballistic)
@@ -193,6 +195,10 @@ class IMM:
         self.collapse_prob = collapse_prob
         self.collapse_after = collapse_after
         self.cold_plume_likelihood = cold_plume_likelihood  # P(IR detection | no thrust), relative
+        # After the boost model is dropped: the ballistic model with its own (smaller) noise. While
+        # the two models still mix, the ballistic one needs more, to absorb the lag of the
+        # thrust estimate at burnout.
+        self.settled = settled or ballistic
 
     def start(self, time: float, x: np.ndarray, P: np.ndarray, p_boost: float) -> IMMState:
         xb, Pb = zero_thrust(x, P)
@@ -206,7 +212,7 @@ class IMM:
     def predict(self, s: IMMState, time: float) -> IMMState:
         dt = time - s.time
         if s.collapsed:
-            x, P = self.kf.predict(s.xs[-1], s.Ps[-1], dt, self.modes[1])
+            x, P = self.kf.predict(s.xs[-1], s.Ps[-1], dt, self.settled)
             return IMMState(time, [x], [P], s.mu.copy(), True, s.ballistic_run)
         T = self._transition(dt)
         c = s.mu @ T
@@ -219,6 +225,10 @@ class IMM:
                 d = xi - x0
                 P0 += wi * (Pi + np.outer(d, d))
             if mode.name == "ballistic":
+                # Thrust that stopped somewhere in the interval left a velocity change of up to
+                # a dt: the share of this model that comes from boost carries that doubt.
+                a = s.xs[0][6:9]
+                P0[3:6, 3:6] += w[0] * np.outer(a, a) * (dt * dt / 3.0)
                 x0, P0 = zero_thrust(x0, P0)
             x1, P1 = self.kf.predict(x0, P0, dt, mode)
             xs.append(x1)

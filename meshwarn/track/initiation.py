@@ -26,7 +26,8 @@ class Seed:
 
 
 class Seeds:
-    """Unassociated points waiting for a partner."""
+    """Unassociated points waiting for a partner; their times, points and sigmas kept as arrays
+    so that a new point is checked against all of them at once."""
 
     def __init__(self, window_s: float, max_speed: float, min_dt: float, n_sigma: float = 4.0) -> None:
         self.window_s = window_s
@@ -34,30 +35,42 @@ class Seeds:
         self.min_dt = min_dt
         self.n_sigma = n_sigma
         self.items: list[Seed] = []
+        self._times = np.zeros(0)
+        self._points = np.zeros((0, 3))
+        self._sigmas = np.zeros(0)
+
+    def _keep(self, mask: np.ndarray) -> None:
+        self.items = [s for s, k in zip(self.items, mask, strict=True) if k]
+        self._times, self._points, self._sigmas = self._times[mask], self._points[mask], self._sigmas[mask]
 
     def expire(self, now: float) -> None:
-        if self.items and self.items[0].m.time < now - self.window_s:
-            self.items = [s for s in self.items if s.m.time >= now - self.window_s]
+        if len(self._times) and self._times.min() < now - self.window_s:
+            self._keep(self._times >= now - self.window_s)
 
     def offer(self, m: Measurement) -> tuple[Seed, Seed] | None:
-        """Pair m with the nearest compatible seed (returned, older first), or keep it as a seed."""
+        """Pair m with the compatible seed needing the least speed (returned, older first), or
+        keep it as a seed."""
         assert m.point is not None and m.point_cov is not None
-        best, best_d = None, math.inf
         sigma_m = math.sqrt(float(np.trace(m.point_cov)))
-        for seed in self.items:
-            dt = abs(m.time - seed.m.time)
-            if dt < self.min_dt or dt > self.window_s:
-                continue
-            d = float(np.linalg.norm(m.point - seed.point))
-            reach = self.max_speed * dt + self.n_sigma * (sigma_m + math.sqrt(float(np.trace(seed.cov))))
-            if d <= reach and d / dt < best_d:
-                best, best_d = seed, d / dt
         new = Seed(m, m.point, m.point_cov)
-        if best is None:
-            self.items.append(new)
-            return None
-        self.items.remove(best)
-        return (best, new) if best.m.time <= m.time else (new, best)
+        if len(self._times):
+            dt = np.abs(m.time - self._times)
+            d = np.linalg.norm(self._points - m.point, axis=1)
+            reach = self.max_speed * dt + self.n_sigma * (sigma_m + self._sigmas)
+            ok = (dt >= self.min_dt) & (dt <= self.window_s) & (d <= reach)
+            if ok.any():
+                speed = np.where(ok, d / np.maximum(dt, 1e-9), np.inf)
+                i = int(np.argmin(speed))
+                best = self.items[i]
+                mask = np.ones(len(self.items), dtype=bool)
+                mask[i] = False
+                self._keep(mask)
+                return (best, new) if best.m.time <= m.time else (new, best)
+        self.items.append(new)
+        self._times = np.append(self._times, m.time)
+        self._points = np.vstack((self._points, m.point[None, :]))
+        self._sigmas = np.append(self._sigmas, sigma_m)
+        return None
 
 
 def two_point_state(a: Seed, b: Seed, accel_sigma: float) -> tuple[np.ndarray, np.ndarray]:
