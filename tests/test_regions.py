@@ -93,3 +93,26 @@ def test_corridor_width_decides_what_is_overflown() -> None:
     hit = overflown(regions, *corridor_segments(track, [5.0] * len(track)))[0]
     assert 100.0 <= hit.time <= 160.0 and hit.end > hit.time
     assert LineString([(140.5, 41.05), (141.5, 41.05)]).intersects(hit.area)
+
+
+@given(
+    st.floats(25, 45),
+    st.floats(125, 155),
+    st.floats(0, 360),
+    st.floats(0.5, 300),
+    st.floats(1, 150),
+    st.floats(1, 150),
+)
+def test_corridor_segment_covers_both_end_circles(
+    lat: float, lon: float, brg: float, km: float, w1: float, w2: float
+) -> None:
+    lat2, lon2 = destination(lat, lon, brg, km)
+    _, _, (poly,) = corridor_segments([(0.0, lat, lon, 0.0), (10.0, lat2, lon2, 0.0)], [w1, w2])
+    assert poly.is_valid
+    for (a, o), w in (((lat, lon), w1), ((lat2, lon2), w2)):
+        for b in range(0, 360, 15):
+            p = destination(a, o, b, w * 0.995)
+            assert poly.contains(Point(p[1], p[0])), (a, o, b, w)
+    # and it is not much wider than the circles: a point 5% beyond the larger radius is outside
+    far = destination(lat, lon, brg + 90.0, max(w1, w2) * 1.05 + km)
+    assert not poly.contains(Point(far[1], far[0]))
