@@ -219,6 +219,11 @@ def run_over_nats(
     keys.json) plus nats/ (server config, credentials), keys/ (private keys, mode 600),
     logs/, receipts/<P>.jsonl (each node's audit receipts) and hub-summary.json. Reports whose originator is no partner have no node to
     send them and are not sent. Returns a summary.
+
+    Pace it (``speed="50"``: 50 x real time) to keep reports in arrival order across nodes:
+    the irbm-overflight exercise then gives the embedded run's message and track counts.
+    At ``"max"`` every node sends as fast as it can, so the hub sees the partners' reports
+    interleaved differently from their arrival times (a harder, different exercise).
     """
     agreements = load_agreements(agreements_source)
     partners = sorted(agreements.partners)
@@ -251,6 +256,23 @@ def run_over_nats(
         raise InputError(f"a process failed (hub {hub_rc}, nodes {node_rcs}); see {directory / 'logs'}")
     summary = json.loads((directory / SUMMARY).read_text())
     return {"reports": expected, "wall_s": round(time.perf_counter() - start, 2), "partners": summary}
+
+
+def print_over_nats(summary: dict[str, object], name: str) -> None:
+    """The summary of :func:`run_over_nats` as a table (for `exercise run --bus nats`)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    partners: dict[str, dict[str, object]] = summary["partners"]  # type: ignore[assignment]
+    table = Table(
+        title=f"{name} over NATS: {summary['reports']} reports in {summary['wall_s']} s, one process per node"
+    )
+    columns = ("accepted", "fused", "tracks", "messages", "group")
+    for column in ("partner", *columns):
+        table.add_column(column, justify="left" if column in ("partner", "group") else "right")
+    for partner, row in partners.items():
+        table.add_row(partner, *(str(row.get(c, "")) for c in columns))
+    Console(width=120).print(table)
 
 
 async def _provision(url: str, partners: list[str]) -> None:
