@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 
+import msgspec
 import pytest
 from lxml import etree
 
 from meshwarn.cli import main
-from meshwarn.exercise import TRACKS, read_truth, write_jsonl, write_truth
+from meshwarn.exercise import TRACKS, read_tracks, read_truth, write_jsonl, write_truth
 from meshwarn.warn.cap import cap_schema
 from meshwarn.warn.commands import read_alerts
 from meshwarn.warn.quality import warning_quality
@@ -68,3 +69,24 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys) -> None:
     assert main(["exercise", "warn", str(tmp_path), "--countries", "JP"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and all(line.startswith("meshwarn: error:") for line in err)
+
+
+def test_export_a_partners_view(exercise_dir, tmp_path) -> None:
+    tracks = list(read_tracks(exercise_dir))[:40]
+    alerts = read_alerts(exercise_dir)
+    views = tmp_path / "views"
+    views.mkdir()
+    lines = [{"kind": "radar", "body": {"id": "r1"}}]
+    lines += [{"kind": "tracks", "ref": t.id, "body": msgspec.to_builtins(t)} for t in tracks]
+    lines += [{"kind": "alerts", "ref": a.id, "body": msgspec.to_builtins(a)} for a in alerts]
+    (views / "JPN.jsonl").write_bytes(b"\n".join(msgspec.json.encode(m) for m in lines) + b"\n")
+    assert main(["export", "geojson", str(tmp_path), "--view", "JPN"]) == 0
+    fc = json.loads((views / "JPN.geojson").read_text())
+    regions = [f for f in fc["features"] if f["properties"]["kind"] == "warned_region"]
+    assert [f["properties"]["region"] for f in regions] == ["JP-02"]
+    history = next(f for f in fc["features"] if f["properties"]["kind"] == "track_history")
+    assert len(history["geometry"]["coordinates"]) == 40
+    assert main(["export", "cot", str(tmp_path), "--view", "JPN", "--out", str(tmp_path / "c.xml")]) == 0
+    assert (tmp_path / "c.xml").read_bytes().count(b"</event>") == 40 * 3
+    (views / "KOR.jsonl").write_text("not json\n")
+    assert main(["export", "geojson", str(tmp_path), "--view", "KOR"]) == 2

@@ -14,6 +14,8 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+import msgspec
+
 from meshwarn.errors import InputError
 from meshwarn.exercise import read_jsonl, read_tracks, write_jsonl
 from meshwarn.model import Alert, Track
@@ -39,7 +41,8 @@ def register(top: argparse._SubParsersAction, exercise: argparse._SubParsersActi
     sub = export.add_subparsers(dest="export_command", required=True, metavar="FORMAT")
     gj = sub.add_parser("geojson", help="tracks, ground tracks, 95%% ellipses and warned regions as GeoJSON")
     gj.add_argument("directory", type=Path, metavar="DIR")
-    gj.add_argument("--out", type=Path, help="default: DIR/exercise.geojson")
+    gj.add_argument("--out", type=Path, help="default: DIR/exercise.geojson (DIR/views/<PARTNER>.geojson)")
+    gj.add_argument("--view", metavar="PARTNER", help="what PARTNER received in `exercise run` (views/)")
     gj.set_defaults(func=cmd_geojson)
     cot = sub.add_parser("cot", help="tracks, launch points and impact areas as Cursor-on-Target events")
     cot.add_argument("directory", type=Path, metavar="DIR")
@@ -47,6 +50,7 @@ def register(top: argparse._SubParsersAction, exercise: argparse._SubParsersActi
     cot.add_argument("--tak", metavar="HOST:PORT", help="stream to a TAK server's TCP input instead")
     cot.add_argument("--serve", metavar="HOST:PORT", help="serve the stream to TAK clients that connect")
     cot.add_argument("--speed", type=float, default=1.0, help="with --serve: replay speed (0: at once)")
+    cot.add_argument("--view", metavar="PARTNER", help="the tracks PARTNER received in `exercise run`")
     cot.set_defaults(func=cmd_cot)
 
 
@@ -104,10 +108,44 @@ def cmd_warn(args: argparse.Namespace) -> int:
     return 0
 
 
+def read_view(directory: Path, partner: str) -> tuple[list[Track], list[Alert]]:
+    """The tracks and alerts a partner received: DIR/views/<PARTNER>.jsonl from `exercise run`.
+
+    Read as plain JSON (``kind`` and ``body`` of each view message), so the warn stage does not
+    depend on the hub's code; other kinds (reports, impact-only notices) are left out."""
+    path = Path(directory) / "views" / f"{partner.upper()}.jsonl"
+    if not path.exists():
+        raise InputError(f"{path}: no such file (run `meshwarn exercise run` with --out {directory})")
+    tracks: list[Track] = []
+    alerts: list[Alert] = []
+    with path.open("rb") as lines:
+        for number, line in enumerate(lines, start=1):
+            try:
+                message = msgspec.json.decode(line)
+                kind = message.get("kind")
+                if kind == "tracks":
+                    tracks.append(msgspec.convert(message["body"], Track))
+                elif kind == "alerts":
+                    alerts.append(msgspec.convert(message["body"], Alert))
+            except (msgspec.DecodeError, msgspec.ValidationError, AttributeError, KeyError) as exc:
+                raise InputError(f"{path}:{number}: not a view message ({exc})") from None
+    return tracks, alerts
+
+
+def _source(args: argparse.Namespace) -> tuple[list[Track], list[Alert]]:
+    if args.view:
+        return read_view(args.directory, args.view)
+    return list(read_tracks(args.directory)), read_alerts(args.directory)
+
+
 def cmd_geojson(args: argparse.Namespace) -> int:
     directory = Path(args.directory)
-    collection = feature_collection(read_tracks(directory), read_alerts(directory))
-    out = args.out or directory / "exercise.geojson"
+    tracks, alerts = _source(args)
+    collection = feature_collection(tracks, alerts)
+    default = (
+        directory / "views" / f"{args.view.upper()}.geojson" if args.view else directory / "exercise.geojson"
+    )
+    out = args.out or default
     out.write_text(json.dumps(collection))
     print(f"{len(collection['features'])} features -> {out}")
     return 0
@@ -119,9 +157,10 @@ def cmd_cot(args: argparse.Namespace) -> int:
         raise InputError(
             f"--{'tak' if args.tak else 'serve'}: expected HOST:PORT, got {args.tak or args.serve!r}"
         )
+    tracks, _ = _source(args)
     if args.serve:
-        return asyncio.run(_serve(list(read_tracks(args.directory)), host, int(port), args.speed))
-    events = [e for t in read_tracks(args.directory) for e in track_events(t)]
+        return asyncio.run(_serve(tracks, host, int(port), args.speed))
+    events = [e for t in tracks for e in track_events(t)]
     if args.tak:
         try:
             sent = asyncio.run(send_events(host, int(port), events))
