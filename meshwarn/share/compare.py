@@ -1,12 +1,14 @@
 """What one sharing arrangement changes against another, per partner, from two exercise directories.
 
-Figures per partner, from its view (DIR/views/<PARTNER>.jsonl, release times):
+Figures per partner, from its view (DIR/views/<PARTNER>.jsonl, at release times) and the store:
+- reports in its picture: accepted reports its fused picture may use;
 - time to first track: first confirmed track (or impact notice) after the first launch;
 - time to first warning: first alert after the first launch ("n/a" when no view holds alerts);
-- impact-ellipse area: the 95% ellipse of the latest prediction released by a given time on
-  each of the partner's main tracks (as many as missiles flew, those with most reports), mean
-  over them, km^2: early (a third of the way through the first missile's flight, when warnings
-  are decided) and final.
+- at two marks, "early" and "late" (a third and two thirds of the way through the first
+  missile's flight; warnings are decided early), from the latest impact prediction of each track
+  released by then, matched one to one with the missiles that flew (truth.json; nearest
+  predicted impact first, within max(200 km, 3 semi-major axes)): how many missiles have a prediction, the mean distance from
+  predicted to true impact, and the mean 95% impact-ellipse area.
 """
 
 from __future__ import annotations
@@ -14,22 +16,48 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from meshwarn.errors import InputError
 from meshwarn.exercise import TRUTH
+
+EARTH_RADIUS_KM = 6371.0
+GATE_KM = 200.0  # a prediction counts for a missile within max(this, 3 semi-major axes) of its impact
+
+
+@dataclass
+class Impacts:
+    """How well a partner's picture predicts where the missiles come down, at one mark."""
+
+    predicted: int  # missiles with a matched prediction
+    error_km: float | None  # mean distance predicted -> true impact
+    area_km2: float | None  # mean 95% ellipse area
 
 
 @dataclass
 class Figures:
     first_track_s: float | None
     first_warning_s: float | None
-    early_ellipse_km2: float | None
-    ellipse_km2: float | None
+    early: Impacts
+    late: Impacts
     tracks: int
     messages: int
-    reports_fused: float | None = None  # reports its picture may be made of (from the store)
+    reports_fused: float | None = None
+
+    def value(self, attr: str) -> float | None:
+        mark, _, name = attr.partition(".")
+        if name:
+            return getattr(getattr(self, mark), name)
+        return getattr(self, attr)
+
+
+@dataclass
+class Reference:
+    launch: float  # first launch
+    early: float  # a third of the way through the first missile's flight (inf: unknown)
+    late: float  # two thirds of the way
+    impacts: list[tuple[float, float]] = field(default_factory=list)  # true impact points
 
 
 def load_views(directory: Path) -> dict[str, list[dict]]:
@@ -46,38 +74,57 @@ def load_views(directory: Path) -> dict[str, list[dict]]:
     return views
 
 
-@dataclass
-class Reference:
-    launch: float  # first launch
-    early: float  # a third of the way through the first missile's flight
-    missiles: int
-
-
 def launch_reference(directory: Path, views: dict[str, list[dict]]) -> Reference:
-    """Launch times from truth.json; without one, the first message's time and no early mark."""
+    """Launches and impacts from truth.json; without one, the first message's time only."""
     path = Path(directory) / TRUTH
     if path.exists():
         objects = [o for o in json.loads(path.read_bytes())["objects"] if o["kind"] == "missile"]
         if objects:
             first = min(objects, key=lambda o: o["launch_time"])
-            early = first["launch_time"] + (first["impact_time"] - first["launch_time"]) / 3
-            return Reference(first["launch_time"], early, len(objects))
+            flight = first["impact_time"] - first["launch_time"]
+            impacts = [(o["impact_lat"], o["impact_lon"]) for o in objects]
+            return Reference(
+                first["launch_time"],
+                first["launch_time"] + flight / 3,
+                first["launch_time"] + 2 * flight / 3,
+                impacts,
+            )
     times = [m["time"] for msgs in views.values() for m in msgs]
-    start = min(times) if times else 0.0
-    return Reference(start, math.inf, 1)
+    return Reference(min(times) if times else 0.0, math.inf, math.inf)
 
 
-def ellipse_area(tracks: list[dict], by: float, missiles: int) -> float | None:
+def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def impacts_at(tracks: list[dict], by: float, truth: list[tuple[float, float]]) -> Impacts:
+    """The latest prediction of each track released by `by` (deleted tracks keep their last one)."""
     latest: dict[str, dict] = {}
     for m in tracks:
         if m["release"] <= by and m["body"].get("impact"):
-            latest[m["ref"]] = m["body"]
-    main = sorted(latest.values(), key=lambda b: b.get("report_count", 0), reverse=True)[:missiles]
-    areas = [
-        math.pi * b["impact"]["ellipse"]["semi_major_km"] * b["impact"]["ellipse"]["semi_minor_km"]
-        for b in main
-    ]
-    return sum(areas) / len(areas) if areas else None
+            latest[m["ref"]] = m["body"]["impact"]["ellipse"]
+    pairs = sorted(
+        (distance_km((e["lat"], e["lon"]), point), ref, index)
+        for ref, e in latest.items()
+        for index, point in enumerate(truth)
+    )
+    used_tracks, used_truth, matched = set(), set(), []
+    for dist, ref, index in pairs:  # greedy one-to-one, nearest first, within a gate
+        e = latest[ref]
+        if ref in used_tracks or index in used_truth or dist > max(GATE_KM, 3 * e["semi_major_km"]):
+            continue
+        used_tracks.add(ref)
+        used_truth.add(index)
+        matched.append((dist, math.pi * e["semi_major_km"] * e["semi_minor_km"]))
+    if not matched:
+        return Impacts(0, None, None)
+    return Impacts(
+        len(matched),
+        sum(d for d, _ in matched) / len(matched),
+        sum(a for _, a in matched) / len(matched),
+    )
 
 
 def figures(messages: list[dict], ref: Reference, any_alerts: bool) -> Figures:
@@ -89,9 +136,11 @@ def figures(messages: list[dict], ref: Reference, any_alerts: bool) -> Figures:
         m["release"] for m in messages if m["kind"] == "alerts" and m["body"].get("msg_type") == "Alert"
     ]
     first_warning = (min(warnings) - t0 if warnings else None) if any_alerts else None
-    early = ellipse_area(tracks, ref.early, ref.missiles) if math.isfinite(ref.early) else None
-    final = ellipse_area(tracks, math.inf, ref.missiles)
-    return Figures(first_track, first_warning, early, final, len({m["ref"] for m in tracks}), len(messages))
+    early, late = (
+        impacts_at(tracks, mark, ref.impacts) if math.isfinite(mark) else Impacts(0, None, None)
+        for mark in (ref.early, ref.late)
+    )
+    return Figures(first_track, first_warning, early, late, len({m["ref"] for m in tracks}), len(messages))
 
 
 def reports_fused(directory: Path) -> dict[str, float]:
@@ -127,7 +176,7 @@ def compare(dir_a: Path, dir_b: Path) -> dict[str, tuple[Figures | None, Figures
 def _fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "n/a"
-    if not unit:
+    if unit in ("", "missiles"):
         return f"{value:,.0f}"
     if unit == "km²":
         return f"{value:,.0f} {unit}" if value >= 100 else f"{value:.2f} {unit}"
@@ -138,19 +187,22 @@ def _change(a: float | None, b: float | None, unit: str) -> str:
     if a is None or b is None:
         return "—" if a is None and b is None else ("new" if a is None else "lost")
     delta = b - a
-    if not unit:
+    if unit in ("", "missiles"):
         return f"{delta:+,.0f}"
     if unit == "km²":
         return f"{delta:+,.2f} km² ({(b / a - 1) * 100 if a else 0:+.0f}%)"
-    return f"{delta:+.1f} s"
+    return f"{delta:+.1f} {unit}"
 
 
 ROWS = (
     ("reports in its picture", "reports_fused", ""),
     ("time to first track", "first_track_s", "s"),
     ("time to first warning", "first_warning_s", "s"),
-    ("impact-ellipse area, early", "early_ellipse_km2", "km²"),
-    ("impact-ellipse area, final", "ellipse_km2", "km²"),
+    ("missiles predicted, early", "early.predicted", "missiles"),
+    ("impact error, early", "early.error_km", "km"),
+    ("impact-ellipse area, early", "early.area_km2", "km²"),
+    ("impact error, late", "late.error_km", "km"),
+    ("impact-ellipse area, late", "late.area_km2", "km²"),
 )
 
 
@@ -163,8 +215,8 @@ def print_table(dir_a: Path, dir_b: Path) -> None:
         table.add_column(column, justify="left" if column in ("partner", "figure") else "right")
     for partner, (fa, fb) in compare(dir_a, dir_b).items():
         for index, (title, attr, unit) in enumerate(ROWS):
-            a = getattr(fa, attr) if fa else None
-            b = getattr(fb, attr) if fb else None
+            a = fa.value(attr) if fa else None
+            b = fb.value(attr) if fb else None
             table.add_row(
                 partner if index == 0 else "", title, _fmt(a, unit), _fmt(b, unit), _change(a, b, unit)
             )
