@@ -12,16 +12,20 @@ from meshwarn.errors import InputError
 
 def register(top: argparse._SubParsersAction, exercise: argparse._SubParsersAction) -> None:
     """Add this stage's subcommands to `meshwarn` and to `meshwarn exercise`."""
-    run = exercise.add_parser("run", help="simulate, sign, verify, fuse per entitlement group and share")
-    run.add_argument(
+    run_cmd = exercise.add_parser("run", help="simulate, sign, verify, fuse per entitlement group and share")
+    run_cmd.add_argument(
         "scenario", help="scenario file or shipped name, or an exercise directory with reports.jsonl"
     )
-    run.add_argument("--agreements", required=True, help="agreements file, or a shipped name (trilateral)")
-    run.add_argument("--out", type=Path, required=True, metavar="DIR")
-    run.add_argument("--speed", default="max", help="max (default), realtime, or a factor N (N x real time)")
-    run.add_argument("--seed", type=int, help="simulation seed (default: the scenario's)")
-    run.add_argument("--inject-faults", action="store_true", help="also send four tampered reports")
-    run.set_defaults(func=cmd_run)
+    run_cmd.add_argument(
+        "--agreements", required=True, help="agreements file, or a shipped name (trilateral)"
+    )
+    run_cmd.add_argument("--out", type=Path, required=True, metavar="DIR")
+    run_cmd.add_argument(
+        "--speed", default="max", help="max (default), realtime, or a factor N (N x real time)"
+    )
+    run_cmd.add_argument("--seed", type=int, help="simulation seed (default: the scenario's)")
+    run_cmd.add_argument("--inject-faults", action="store_true", help="also send four tampered reports")
+    run_cmd.set_defaults(func=cmd_run)
 
     compare = exercise.add_parser("compare", help="what one sharing arrangement changes against another")
     compare.add_argument("dir_a", type=Path, metavar="DIR_A")
@@ -83,27 +87,34 @@ def load_deliveries(scenario: str, out: Path, seed: int | None):  # noqa: ANN201
     return sim.deliveries
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def run(
+    scenario: str,
+    agreements: str | Path,
+    out: Path,
+    speed: str = "max",
+    seed: int | None = None,
+    faults: bool = False,
+    summary: bool = True,
+):  # noqa: ANN201 - an Outcome
+    """The whole of `meshwarn exercise run`, for callers such as `meshwarn demo`."""
     from meshwarn.share.agreements import load
     from meshwarn.share.run import QUARANTINE, run_exercise
 
-    speed = check_speed(args.speed)
-    agreements = load(args.agreements)
+    speed = check_speed(speed)
+    loaded = load(agreements)
     factory = default_tracker_factory()
-    deliveries = load_deliveries(args.scenario, args.out, args.seed)
+    deliveries = load_deliveries(scenario, out, seed)
     outcome = asyncio.run(
-        run_exercise(
-            deliveries,
-            agreements,
-            args.out,
-            factory,
-            speed,
-            warn=default_warn_hook(),
-            faults=args.inject_faults,
-        )
+        run_exercise(deliveries, loaded, out, factory, speed, warn=default_warn_hook(), faults=faults)
     )
-    print_summary(outcome, agreements.name)
-    print(f"wrote {args.out}/views/<PARTNER>.jsonl, {QUARANTINE}, store.sqlite, keys.json")
+    if summary:
+        print_summary(outcome, loaded.name)
+        print(f"wrote {out}/views/<PARTNER>.jsonl, {QUARANTINE}, store.sqlite, keys.json")
+    return outcome
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    run(args.scenario, args.agreements, args.out, args.speed, args.seed, args.inject_faults)
     return 0
 
 
