@@ -190,3 +190,19 @@ def test_predictions_that_swing_during_boost_must_hold_before_they_warn() -> Non
     assert q["false"] == [] and q["warned"] == ["JP-02"]
     eager = issue_alerts(noisy, WarnPolicy(boost_confirm_s=0.0), interval_s=0.0)
     assert len(warning_quality(eager, truth_of(obj))["false"]) > 3  # what holding prevents
+
+
+def test_a_missile_lost_and_found_under_a_new_track_keeps_its_alerts() -> None:
+    obj = irbm()
+    first = tracks_from_truth(obj, until_s=200.0)
+    gone = msgspec.structs.replace(first[-1], status="deleted", time=first[-1].time + 5.0)
+    found = tracks_from_truth(obj, track_id="T2", first_s=230.0)
+    manager = AlertManager()
+    for t in [*first, gone, *found]:
+        manager.update(t)
+        manager.advance(t.time)
+    aomori = [a for a in manager.issued if a.region_code == "JP-02"]
+    assert [a.msg_type for a in aomori].count("Alert") == 1  # one identity, carried on by T2
+    assert {a.event_id for a in aomori} == {"EV-T1"} and aomori[-1].track_id == "T2"
+    assert aomori[-1].msg_type == "Cancel" and "passed" in aomori[-1].headline
+    assert list(manager.events) == ["T1"]

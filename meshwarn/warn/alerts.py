@@ -26,7 +26,8 @@ while the path up to it does (the missile will at least overfly that).
 
 Only regions of ``policy.countries`` are warned; tentative tracks warn nobody.
 
-A lost track never freezes an alert. While a track is coasting, or after it was
+A lost track never freezes an alert. A new track whose predicted impact (time and place)
+matches a lost event's takes that event over, so its regions keep their alert identities. While a track is coasting, or after it was
 deleted before its predicted impact, the corridor and the ellipse are drawn with
 an uncertainty that grows: the cross-track width is at least what the track's own
 position/velocity covariance gives at each point of the path, plus the drift an
@@ -48,6 +49,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from meshwarn.geo.earth import surface_distance_km
 from meshwarn.geo.regions import RegionSet, load_regions
 from meshwarn.model import Alert, ImpactPrediction, Track
 from meshwarn.warn.areas import Hit, corridor_segments, ellipse_polygon, impact_hits, overflown
@@ -113,17 +115,23 @@ class AlertManager:
         self.regions = regions or load_regions()
         self.events: dict[str, _Event] = {}
         self.issued: list[Alert] = []
+        self._alias: dict[str, str] = {}  # a new track id -> the lost event it took over
 
     # --- input -------------------------------------------------------------------------
 
     def update(self, track: Track) -> list[Alert]:
         """Take one track update (in time order) and return any alerts it causes."""
-        if track.domain != "missile" or track.status == "tentative" and track.id not in self.events:
+        key = self._alias.get(track.id, track.id)
+        if track.domain != "missile" or track.status == "tentative" and key not in self.events:
             return []
-        event = self.events.get(track.id)
+        event = self.events.get(key)
+        if event is None and track.status != "deleted":
+            event = self._reacquired(track)
         if event is None:
-            event = self.events[track.id] = _Event(f"EV-{track.id}", track, track.time)
+            event = self.events[key] = _Event(f"EV-{track.id}", track, track.time)
         if track.status == "deleted":
+            if event.track.id != track.id:  # another track has taken this event over
+                return []
             return self._deleted(event, track)
         event.track = track
         event.lost = track.status == "coasting"
@@ -134,6 +142,26 @@ class AlertManager:
         if not event.lost:
             event.last_fix = track.time
         return self._assess(event, track.time)
+
+    def _reacquired(self, track: Track) -> _Event | None:
+        """A lost event this new track continues: same predicted impact (time and place).
+
+        Only lost events qualify (a salvo's missiles fall close together, but none is lost), so
+        a missile lost and found again under a new track id keeps its alerts' identities."""
+        impact = track.impact
+        if impact is None:
+            return None
+        for key, event in self.events.items():
+            old = event.track.impact
+            if not event.lost or old is None or abs(old.time - impact.time) > 120.0:
+                continue
+            km = float(
+                surface_distance_km(old.ellipse.lat, old.ellipse.lon, impact.ellipse.lat, impact.ellipse.lon)
+            )
+            if km <= max(300.0, 3.0 * old.ellipse.semi_major_km):
+                self._alias[track.id] = key
+                return event
+        return None
 
     def advance(self, now: float) -> list[Alert]:
         """Let time pass: re-assess lost events with grown uncertainty, cancel what has passed."""
