@@ -41,6 +41,8 @@ def test_warned_late_missed_and_false() -> None:
     assert aomori["cancelled"] == over + 60.0
     assert q["regions"]["JPN-MZ"]["lead_time_s"] == -5.0
     assert q["regions"]["JP-13"]["cancelled"] == obj.launch_time + 150.0
+    assert 400.0 < q["regions"]["JP-13"]["miss_distance_km"] < 700.0  # Tokyo: the IRBM passed far north
+    assert "miss_distance_km" not in q["regions"]["JP-02"]
     assert q["regions"]["KOR-MZ"]["true_time"] == sea.impact_time  # missed: and when
     assert q["messages"] == {"Alert": 3, "Update": 0, "Cancel": 2}
     assert q["min_lead_time_s"] == -5.0

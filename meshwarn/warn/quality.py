@@ -9,7 +9,8 @@ its true ground track crosses, with the time it first is over each, and the regi
   minus the launch time;
 - ``lead_time_s``: true overflight/impact time minus first alert (negative = late);
 - ``status``: ``warned`` (at risk, warned before it happened), ``late`` (warned after),
-  ``missed`` (at risk, never warned), ``false`` (warned, never at risk).
+  ``missed`` (at risk, never warned), ``false`` (warned, never at risk; with
+  ``miss_distance_km``, how far from the region the missile's true path passed).
 
 Alerts are matched to regions by ``region_code``; with several missiles, a region is at
 risk if any of them puts it at risk (the earliest time counts).
@@ -17,13 +18,15 @@ risk if any of them puts it at risk (the earliest time counts).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import shapely
+import shapely.ops
 
-from meshwarn.geo.regions import ZONE_KM, RegionSet, load_regions
+from meshwarn.geo.regions import ZONE_KM, RegionSet, load_regions, to_local
 from meshwarn.model import Alert, Truth, TruthObject
 
 DEFAULT_COUNTRIES = ("JPN", "KOR")
@@ -54,6 +57,24 @@ def regions_at_risk(
                 out[f"{country}-MZ"] = {"name": f"{country} maritime zone", "reason": "maritime_zone",
                                         "time": obj.impact_time}  # fmt: skip
     return out
+
+
+def _miss_distance_km(code: str, missiles: list[TruthObject]) -> float | None:
+    """How far the nearest true ground track (or impact point) passed from a region, km."""
+    regions = load_regions()
+    region = regions.get(code)
+    if region is None or not missiles:
+        return None
+    best = math.inf
+    for obj in missiles:
+        s = np.asarray(obj.samples, dtype=float)
+        path = (
+            shapely.LineString(s[:, [2, 1]]) if len(s) >= 2 else shapely.Point(obj.impact_lon, obj.impact_lat)
+        )
+        near = shapely.ops.nearest_points(region.simple, path)[0]
+        d = to_local(path, near.y, near.x).distance(shapely.Point(0.0, 0.0))
+        best = min(best, float(d))
+    return round(best, 1)
 
 
 def warning_quality(
@@ -92,6 +113,8 @@ def warning_quality(
             row["status"] = "warned" if row["lead_time_s"] >= 0 else "late"
         else:
             row["status"] = "missed" if risk else "false"
+        if row["status"] == "false":
+            row["miss_distance_km"] = _miss_distance_km(code, missiles)
         per[code] = row
     leads = [r["lead_time_s"] for r in per.values() if "lead_time_s" in r]
     return {
