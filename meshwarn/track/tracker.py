@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from scipy.stats import chi2
+from scipy.special import chdtri
 
 from meshwarn import model
 from meshwarn.geo.earth import E2, EP2, A, B, F
@@ -42,10 +42,10 @@ class TrackerConfig:
     confirm_m: int = 3
     confirm_n: int = 5
     revisit_s: float = 10.0  # a gap this long between hits counts as a miss
-    tentative_timeout_s: float = 30.0
+    tentative_timeout_s: float = 15.0  # a real target is seen every few seconds
     coast_after_s: float = 20.0
     delete_after_s: float = 90.0
-    seed_window_s: float = 20.0
+    seed_window_s: float = 12.0
     seed_min_dt_s: float = 0.5
     max_speed: float = 8000.0  # m/s
     ir_pair_window_s: float = 1.0
@@ -94,8 +94,8 @@ class Tracker:
             tau_boost_s=c.tau_boost_s,
             settled=Mode("ballistic", c.q_ballistic, 0.0),
         )
-        self.gate = {d: float(chi2.ppf(c.gate_prob, d)) for d in (2, 3, 4)}
-        self.merge_gate = float(chi2.ppf(c.merge_prob, 6))
+        self.gate = {d: float(chdtri(d, 1.0 - c.gate_prob)) for d in (2, 3, 4)}  # chi-square quantiles
+        self.merge_gate = float(chdtri(6, 1.0 - c.merge_prob))
         self.seeds = Seeds(c.seed_window_s, c.max_speed, c.seed_min_dt_s)
         self.pairer = LosPairer(c.ir_pair_window_s, c.max_speed)
         self.live: list[_Track] = []
@@ -206,7 +206,8 @@ class Tracker:
         for i, m in enumerate(ms):
             for row in self._candidates(m):
                 t = self.live[row]
-                if m.time < t.base.time:
+                if m.time < t.base.time:  # older than the track's history window
+                    self.too_late += 1
                     continue
                 prior = self._prior(t, m.time)
                 x, P = prior.estimate()
@@ -362,7 +363,9 @@ class Tracker:
         down = t.impact is not None and now > t.impact.time + 5.0
         if t.impact_final and t.impact is not None and t.impact.sigma_time_s < 60.0:
             return down
-        return now - t.last_time() > self.config.delete_after_s
+        age = now - t.last_time()
+        # A track made of a handful of reports is let go sooner: it is more likely a false one.
+        return age > self.config.delete_after_s or (t.report_count < 8 and age > self.config.coast_after_s)
 
     # --- bookkeeping ------------------------------------------------------------------
 
