@@ -194,6 +194,8 @@ class NatsBus(Bus):
         confirm_acks: bool = True,
         dedup: bool = True,
         timeout_s: float = 5.0,
+        ack_wait_s: float = 10.0,
+        max_ack_pending: int | None = None,
     ) -> None:
         self.nc = nc
         self.partner = partner
@@ -201,6 +203,8 @@ class NatsBus(Bus):
         self.confirm_acks = confirm_acks
         self.dedup = dedup
         self.timeout_s = timeout_s
+        self.ack_wait_s = ack_wait_s  # consumers this bus creates: redelivery after a silent consumer
+        self.max_ack_pending = max_ack_pending  # 1: strict stream order, even across a crash
         self.js = nc.jetstream(timeout=timeout_s)
         # a partner reaches its consumers through the hub account's exported API
         self.consumer_js = nc.jetstream(prefix=HUB_API, timeout=timeout_s) if partner else self.js
@@ -321,7 +325,7 @@ class NatsBus(Bus):
         *,
         durable: str | None = None,
         batch: int = 64,
-        ack_wait_s: float = 10.0,
+        ack_wait_s: float | None = None,
     ) -> Subscription:
         if not valid_pattern(pattern):
             raise InputError(f"invalid subject pattern {pattern!r}")
@@ -329,7 +333,11 @@ class NatsBus(Bus):
         if self.partner:
             consumer, ephemeral = self._partner_consumer(pattern), False
         else:
-            consumer, ephemeral = await self._hub_consumer(stream, pattern, durable, ack_wait_s)
+            consumer, ephemeral = await self._hub_consumer(
+                stream, pattern, durable, ack_wait_s or self.ack_wait_s
+            )
+        if self.max_ack_pending and not self.partner:  # a fetch would wait out its timeout for more
+            batch = min(batch, self.max_ack_pending)
         psub = await self.consumer_js.pull_subscribe_bind(consumer=consumer, stream=stream)
         sub = _PullSub(
             self, pattern, handler, manual_ack, max(1, max_deliver), stream, consumer, psub, ephemeral, batch
@@ -356,6 +364,7 @@ class NatsBus(Bus):
             ack_policy=api.AckPolicy.EXPLICIT,
             deliver_policy=api.DeliverPolicy.ALL if durable else api.DeliverPolicy.NEW,
             ack_wait=ack_wait_s,  # how long a message held by a dead consumer waits to be redelivered
+            max_ack_pending=self.max_ack_pending,
             max_deliver=-1,  # see _PullSub.retry_or_give_up
             inactive_threshold=None if durable else 60.0,
         )

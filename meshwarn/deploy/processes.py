@@ -29,21 +29,26 @@ import time
 from pathlib import Path
 
 import msgspec
+import nats.js.errors
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-from meshwarn.bus.base import Msg
+from meshwarn.bus.base import Bus, Handler, Msg, PubAck
 from meshwarn.bus.nats import NatsBus
 from meshwarn.deploy import nats_config, server
 from meshwarn.errors import InputError
 from meshwarn.exercise import read_deliveries, write_jsonl
 from meshwarn.model import to_msgpack
 from meshwarn.share.agreements import load as load_agreements
+from meshwarn.share.hub import Hub
 from meshwarn.share.signing import HUB, KeyRing, PublicKeys, sign_report
 
 KEYS_DIR = "keys"
 SUMMARY = "hub-summary.json"
 RECEIPTS = "receipts"
+# The hub takes reports one at a time in stream order, also across a crash: the report a
+# killed hub was on comes back first (after the ack wait), before any later one.
+HUB_CONSUMER = {"ack_wait_s": 3.0, "max_ack_pending": 1}
 
 
 # --- keys: each process holds only its own private key ---
@@ -134,9 +139,58 @@ async def node(
 # --- the hub ---
 
 
-async def hub(url: str, agreements_source: str, directory: Path, tracker: str = "default") -> int:
+class _Muted(Bus):
+    """Where a resuming hub's outputs go while it rebuilds its state: they were delivered before."""
+
+    def __init__(self) -> None:
+        self.seq = 0
+
+    async def publish(self, subject: str, data: bytes, headers: dict[str, str] | None = None) -> PubAck:
+        self.seq += 1
+        return PubAck(self.seq)
+
+    async def subscribe(self, pattern: str, handler: Handler, manual_ack: bool = False, max_deliver: int = 3):  # type: ignore[override]
+        raise AssertionError("a muted bus has no subscribers")
+
+    async def drain(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+async def replay(the_hub: Hub, bus: NatsBus, consumer: str = "hub_report_all") -> int:
+    """Rebuild a restarted hub's state from every report its durable consumer had acknowledged.
+
+    The hub is deterministic given its reports in stream order and their arrival headers,
+    so the rebuilt store, tracker and audit chain are the ones the killed hub had; what it
+    sends next continues them. A view the killed hub sent for the report it died on is
+    sent again with the same bytes, and the stream's duplicate window stores it once.
+    """
+    try:
+        floor = (await bus.js.consumer_info("REPORTS", consumer)).ack_floor
+    except nats.js.errors.NotFoundError:
+        return 0
+    last = floor.stream_seq if floor else 0
+    real, the_hub.bus = the_hub.bus, _Muted()
+    count = 0
+    for seq in range(1, last + 1):
+        try:
+            msg = await bus.js.get_msg("REPORTS", seq)
+        except nats.js.errors.NotFoundError:  # removed by limits: nothing to rebuild from
+            continue
+        headers = msg.headers or {}
+        arrival = float(headers["arrival"]) if "arrival" in headers else time.time()
+        await the_hub.handle(msg.subject or "", msg.data or b"", arrival)
+        count += 1
+    the_hub.bus = real
+    return count
+
+
+async def hub(
+    url: str, agreements_source: str, directory: Path, tracker: str = "default", resume: bool = False
+) -> int:
     from meshwarn.share.commands import default_tracker_factory, default_warn_hook
-    from meshwarn.share.hub import Hub
     from meshwarn.share.run import QUARANTINE, fresh_store
 
     agreements = load_agreements(agreements_source)
@@ -148,10 +202,12 @@ async def hub(url: str, agreements_source: str, directory: Path, tracker: str = 
         factory, warn = default_tracker_factory(), default_warn_hook()
     stop = _stop_event()
     store = fresh_store(directory)
-    bus = await NatsBus.connect(url, name="hub", partners=sorted(agreements.partners))
+    bus = await NatsBus.connect(url, name="hub", partners=sorted(agreements.partners), **HUB_CONSUMER)
     the_hub = Hub(
         agreements, read_public(directory), read_private(directory, HUB), factory, bus, store, warn=warn
     )
+    if resume:
+        print(f"hub: rebuilt from {await replay(the_hub, bus)} acknowledged reports", flush=True)
     await the_hub.start()
     await stop.wait()
     assert the_hub.sub is not None
@@ -187,6 +243,18 @@ def _terminate(proc: subprocess.Popen[bytes], timeout_s: float = 20.0) -> int:
     return proc.wait()
 
 
+async def _acked(url: str, count: int, timeout_s: float) -> None:
+    bus = await NatsBus.connect(url)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while (await bus.js.consumer_info("REPORTS", "hub_report_all")).ack_floor.stream_seq < count:
+            if time.monotonic() > deadline:
+                raise InputError(f"the hub did not acknowledge {count} reports in {timeout_s:.0f} s")
+            await asyncio.sleep(0.02)
+    finally:
+        await bus.close()
+
+
 async def _settle(url: str, checks: list[tuple[str, str]], expect_reports: int, timeout_s: float) -> None:
     """Wait until REPORTS holds every report and each (stream, consumer) has nothing pending."""
     bus = await NatsBus.connect(url)
@@ -212,13 +280,16 @@ def run_over_nats(
     speed: str = "max",
     tracker: str = "default",
     timeout_s: float = 300,
+    kill_hub_after: int | None = None,
 ) -> dict[str, object]:
     """Run the exercise in ``directory`` (reports.jsonl) with a real nats-server, hub and node processes.
 
     Writes what the embedded run writes (views/<P>.jsonl, store.sqlite, quarantine.jsonl,
     keys.json) plus nats/ (server config, credentials), keys/ (private keys, mode 600),
-    logs/, receipts/<P>.jsonl (each node's audit receipts) and hub-summary.json. Reports whose originator is no partner have no node to
-    send them and are not sent. Returns a summary.
+    logs/, receipts/<P>.jsonl (each node's audit receipts) and hub-summary.json. Reports
+    whose originator is no partner have no node to send them and are not sent. Returns a
+    summary. ``kill_hub_after=N``: a drill; SIGKILL the hub once it has acknowledged N
+    reports and start another with ``--resume``.
 
     Pace it (``speed="50"``: 50 x real time) to keep reports in arrival order across nodes:
     the irbm-overflight exercise then gives the embedded run's message and track counts.
@@ -245,6 +316,12 @@ def run_over_nats(
             for p in partners
         }
         try:
+            if kill_hub_after is not None:
+                asyncio.run(_acked(dep.urls["HUB"], kill_hub_after, timeout_s))
+                os.killpg(hub_proc.pid, signal.SIGKILL)
+                hub_proc.wait()
+                args = ["hub", dep.urls["HUB"], agreements_source, str(directory), tracker, "--resume"]
+                hub_proc = _spawn(args, directory, "hub-resumed")
             asyncio.run(_settle(dep.urls["HUB"], [("REPORTS", "hub_report_all")], expected, timeout_s))
             hub_rc = _terminate(hub_proc)  # the hub finishes: last tick, releases what it held
             views = [(s, p) for p in partners for s in ("VIEWS", "AUDIT")]
@@ -276,7 +353,7 @@ def print_over_nats(summary: dict[str, object], name: str) -> None:
 
 
 async def _provision(url: str, partners: list[str]) -> None:
-    bus = await NatsBus.connect(url, name="hub", partners=partners)
+    bus = await NatsBus.connect(url, name="hub", partners=partners, **HUB_CONSUMER)
     await bus.subscribe("report.>", _never, manual_ack=True, max_deliver=1)  # the hub's durable, made early
     await bus.close()
 
@@ -306,7 +383,10 @@ def register(top: argparse._SubParsersAction) -> None:
         "--dir", type=Path, required=True, help="exercise directory (keys.json, keys/HUB.key)"
     )
     hub_cmd.add_argument("--tracker", choices=("default", "toy"), default="default")
-    hub_cmd.set_defaults(func=lambda a: asyncio.run(hub(a.bus, a.agreements, a.dir, a.tracker)))
+    hub_cmd.add_argument(
+        "--resume", action="store_true", help="after a crash: rebuild from acknowledged reports"
+    )
+    hub_cmd.set_defaults(func=lambda a: asyncio.run(hub(a.bus, a.agreements, a.dir, a.tracker, a.resume)))
 
 
 def _main(argv: list[str]) -> int:
@@ -315,7 +395,7 @@ def _main(argv: list[str]) -> int:
         partner, url, directory, speed, start_at = argv[1:6]
         return asyncio.run(node(partner, url, Path(directory), speed, float(start_at)))
     url, agreements, directory, tracker = argv[1:5]
-    return asyncio.run(hub(url, agreements, Path(directory), tracker))
+    return asyncio.run(hub(url, agreements, Path(directory), tracker, resume="--resume" in argv))
 
 
 if __name__ == "__main__":
