@@ -7,7 +7,8 @@ One nats-server with the trilateral accounts on 127.0.0.1. Three paths, same pay
 - stream: NatsBus publish (PubAck) from the KOR account -> REPORTS -> a hub-account pull consumer (acked)
 - hub:    KOR node publishes signed reports -> the real Hub (verify, store, audit, sign, relay raw radar
           under the KOR-USA agreement; a tracker that fuses nothing) -> view.USA.radar -> USA's durable
-          consumer through its account's imports
+          consumer through its account's imports. The hub's consumer is configured as `meshwarn hub`
+          runs it: one report in flight at a time (stream order survives a crash)
 
 Each path: saturation rate (N messages as fast as the publisher goes, until the last one is received),
 then latency at a steady 50% of the hub path's saturation rate. Runs in well under 2 minutes.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import tempfile
 import time
@@ -35,6 +37,7 @@ from benchmarks.machine import describe  # noqa: E402
 from meshwarn.bus.base import Msg  # noqa: E402
 from meshwarn.bus.nats import NatsBus  # noqa: E402
 from meshwarn.deploy import nats_config, server  # noqa: E402
+from meshwarn.deploy.processes import HUB_CONSUMER  # noqa: E402
 from meshwarn.model import Report, Track, from_msgpack, to_msgpack  # noqa: E402
 from meshwarn.share.agreements import load  # noqa: E402
 from meshwarn.share.hub import Hub  # noqa: E402
@@ -151,7 +154,7 @@ async def stream_path(dep: nats_config.Deployment, size: int, steady_rate: float
 async def hub_path(dep: nats_config.Deployment, workdir: Path, rate_hint: float | None) -> tuple[dict, int]:
     agreements = load("trilateral")
     ring = KeyRing.generate(tuple(agreements.partners))
-    bus = await NatsBus.connect(dep.urls["HUB"], name="hub", partners=dep.partners)
+    bus = await NatsBus.connect(dep.urls["HUB"], name="hub", partners=dep.partners, **HUB_CONSUMER)
     store = Store(workdir / "store.sqlite")
     hub = Hub(agreements, ring.public(), ring.private[HUB], NoFusion, bus, store)
     await hub.start()
@@ -209,6 +212,7 @@ async def main() -> dict[str, object]:
         "ratio_hub_to_raw_core": round(through_hub["saturation_per_s"] / core["saturation_per_s"], 4),
         "nats_server": server.VERSION,
         "wall_s": round(elapsed, 1),
+        "load_average_1m": round(os.getloadavg()[0], 2),  # the machine is shared: context for the figures
         "machine": describe(),
     }
 
