@@ -25,6 +25,7 @@ def start_consumer(url: str, log: Path) -> subprocess.Popen[bytes]:
         [sys.executable, "-m", "tests.nats_support", "consume", url, "killme", str(log)],
         cwd=ROOT,
         start_new_session=True,
+        preexec_fn=server.die_with_parent,
     )
 
 

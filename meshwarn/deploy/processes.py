@@ -230,6 +230,7 @@ def _spawn(args: list[str], directory: Path, name: str) -> subprocess.Popen[byte
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=server.die_with_parent,  # no node or hub outlives the exercise that started it
     )
 
 

