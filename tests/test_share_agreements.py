@@ -22,7 +22,8 @@ covers = [
 
 
 def test_shipped_files_load_by_bare_name() -> None:
-    assert {"two-dyads", "trilateral"} <= set(shipped_names())
+    assert {"two-dyads", "trilateral", "trilateral-impact-only"} <= set(shipped_names())
+    assert all(load(name).partners for name in shipped_names())
     dyads, tri = load("two-dyads"), load("trilateral")
     assert dyads.partners.keys() == tri.partners.keys() == {"KOR", "JPN", "USA"}
     assert frozenset({"KOR", "JPN"}) not in dyads.channels()

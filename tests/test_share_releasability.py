@@ -230,3 +230,17 @@ def test_live_hub_uses_its_own_clock_and_releases_delayed_messages_on_time(tmp_p
     before, after, stale = asyncio.run(go())
     assert stale == ["u1"]  # judged by the hub's clock, not the header
     assert before == [] and after == ["view.KOR.unit"]
+
+
+def test_impact_only_channel_gives_japan_impact_notices_for_tracks_with_korean_data(tmp_path) -> None:
+    every = ("KOR", "JPN", "USA")
+    reports = [radar_report(f"k{i}", "KOR", every, 1000.0 + i) for i in range(3)]
+    reports += [radar_report(f"j{i}", "JPN", every, 1000.5 + i, 250_000.0) for i in range(3)]
+    ring = KeyRing.generate(every)
+    items = [(*signed(ring, r), r.sent + 0.5) for r in sorted(reports, key=lambda r: r.sent)]
+    result = run_hub(load("trilateral-impact-only"), ring, items, Store(tmp_path / "s.sqlite"))
+    jpn = result.views["JPN"]
+    assert {m.ref for m in jpn if m.kind == "impacts"} == {"T1"}  # made with KOR's plots
+    assert {m.ref for m in jpn if m.kind == "tracks"} == {"T2"}  # JPN's own
+    assert all(m.precision == "impact only" for m in jpn if m.kind == "impacts")
+    assert {m.kind for m in result.views["USA"]} >= {"tracks", "radar"}
