@@ -86,6 +86,18 @@ def test_nats_config_command_writes_secret_files(tmp_path: Path, capsys: pytest.
         assert f'{{ stream: "view.{p}.>", accounts: [{p}] }}' in conf
         assert f'"$JS.API.CONSUMER.MSG.NEXT.VIEWS.{p}", accounts: [{p}], response_type: stream' in conf
     assert 'account: KOR, subject: "view.JPN' not in conf
+    with pytest.raises(InputError, match="--force replaces it"):
+        args.func(args)
+    args.force = True
+    assert args.func(args) == 0 and (tmp_path / "credentials" / "KOR.url").read_text().strip() != urls["KOR"]
+    keys = parser.parse_args(["deploy", "keys", "--agreements", "two-dyads", "--dir", str(tmp_path / "ex")])
+    assert keys.func(keys) == 0
+    assert sorted(p.name for p in (tmp_path / "ex" / "keys").iterdir()) == [
+        "HUB.key",
+        "JPN.key",
+        "KOR.key",
+        "USA.key",
+    ]
     leaf = (tmp_path / "leaf" / "KOR.conf").read_text()
     assert "nats-leaf://kor:" in leaf and "account: KOR" in leaf
 

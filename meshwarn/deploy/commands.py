@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from meshwarn.deploy import nats_config, processes
+from meshwarn.errors import InputError
 
 
 def register(top: argparse._SubParsersAction, exercise: argparse._SubParsersAction) -> None:
@@ -22,11 +23,37 @@ def register(top: argparse._SubParsersAction, exercise: argparse._SubParsersActi
     cfg.add_argument("--host", default="127.0.0.1", help="address the hub server listens on")
     cfg.add_argument("--port", type=int, default=4222, help="client port")
     cfg.add_argument("--leaf-port", type=int, default=7422, help="leaf-node port for partner sites (0: none)")
+    cfg.add_argument(
+        "--force", action="store_true", help="overwrite an existing config (new passwords for all)"
+    )
     cfg.set_defaults(func=_nats_config)
+    keys = steps.add_parser(
+        "keys", help="signing keys for an exercise run by separate node and hub processes"
+    )
+    keys.add_argument("--agreements", required=True, help="agreements file, or a shipped name")
+    keys.add_argument("--dir", type=Path, required=True, help="exercise directory")
+    keys.set_defaults(func=_keys)
     processes.register(top)
 
 
+def _keys(args: argparse.Namespace) -> int:
+    from meshwarn.share.agreements import load
+
+    partners = sorted(load(args.agreements).partners)
+    args.dir.mkdir(parents=True, exist_ok=True)
+    processes.write_keys(args.dir, partners)
+    print(
+        f"wrote {args.dir}/keys.json (public) and {args.dir}/keys/<NAME>.key (mode 600) for HUB, {', '.join(partners)}"
+    )
+    print("give each node only its own .key file")
+    return 0
+
+
 def _nats_config(args: argparse.Namespace) -> int:
+    if (args.out / "nats-server.conf").exists() and not args.force:
+        raise InputError(
+            f"{args.out / 'nats-server.conf'} exists: --force replaces it and every partner's password"
+        )
     dep = nats_config.generate(
         args.agreements, args.out, host=args.host, port=args.port, leaf_port=args.leaf_port or None
     )
