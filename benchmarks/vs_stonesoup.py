@@ -242,7 +242,9 @@ def run_stonesoup(trajs: list[Trajectory], all_scans: list) -> tuple[float, list
 # --- latency ----------------------------------------------------------------------------
 
 
-def latency(n_targets: int, rng: np.random.Generator, template: Trajectory) -> dict[str, float]:
+def latency(
+    n_targets: int, rng: np.random.Generator, template: Trajectory, products: bool = True
+) -> dict[str, object]:
     """Per-report latency (CPU time) of Tracker.process with n_targets missiles in flight at once."""
     radar = RADARS[0]
     trajs = []
@@ -259,7 +261,7 @@ def latency(n_targets: int, rng: np.random.Generator, template: Trajectory) -> d
                 launch_time=T0 + rng.uniform(0, 20),
             )  # fmt: skip
         )
-    tracker = Tracker()
+    tracker = Tracker(TrackerConfig(products=products))
     times = []
     n = 0
     for k in range(40 if n_targets > 50 else 80):
@@ -282,6 +284,7 @@ def latency(n_targets: int, rng: np.random.Generator, template: Trajectory) -> d
     ms = np.array(times) * 1000.0
     return {
         "targets": n_targets,
+        "launch_and_impact_products": products,
         "confirmed_tracks": live,
         "reports": len(times),
         "p50_ms": round(float(np.percentile(ms, 50)), 3),
@@ -332,10 +335,15 @@ def main() -> int:
     }
     print(f"speedup {result['speedup']}x (with launch/impact products {result['speedup_with_products']}x), "
           f"GOSPA ratio {result['gospa_ratio']}")  # fmt: skip
-    lat = [latency(n, rng, trajs[0]) for n in ((1, 20) if args.quick else (1, 20, 200))]
+    lat = [
+        latency(n, rng, trajs[0], products)
+        for products in (True, False)
+        for n in ((1, 20) if args.quick else (1, 20, 200))
+    ]
     for row in lat:
+        what = "with products" if row["launch_and_impact_products"] else "tracking only"
         print(
-            f"latency at {row['targets']:>3} targets: p50 {row['p50_ms']:.3f} ms, p99 {row['p99_ms']:.3f} ms"
+            f"latency at {row['targets']:>3} targets ({what}): p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms"
         )
     result["latency"] = lat
     result["machine"] = {
