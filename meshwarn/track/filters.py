@@ -267,4 +267,6 @@ class IMM:
         return out, nis
 
     def phase(self, s: IMMState) -> str:
-        return "ballistic" if s.collapsed or s.mu[1] >= 0.5 else "boost"
+        """Boost until the ballistic model is clearly ahead: a brief lull in the evidence
+        mid-boost (a quiet patch between plots) must not announce burnout."""
+        return "ballistic" if s.collapsed or s.mu[1] >= 0.9 else "boost"

@@ -80,7 +80,7 @@ class Measurement:
 def _angles_model(m: Measurement, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     d = x[0:3] - m.origin
     e, n, u = (m.rot @ d).tolist()
-    rh2 = e * e + n * n
+    rh2 = max(e * e + n * n, 1e-6)  # straight overhead the azimuth is undefined: keep it finite
     rh = math.sqrt(rh2)
     rho2 = rh2 + u * u
     rho = math.sqrt(rho2)

@@ -429,7 +429,8 @@ class Tracker:
         if time - t.impact_at >= self.config.impact_refresh_s or t.impact is None:
             t.impact = predict_impact(x, P, time)
             t.impact_at = time
-            t.impact_final = t.impact is not None and phase == "ballistic"
+            # Trusted for "it is down" only once burnout is settled (the boost model dropped).
+            t.impact_final = t.impact is not None and t.state.collapsed
             # Keep the sharpest boost-phase estimate; back-propagate a ballistic arc only when
             # the track was never seen in boost.
             boosting = phase == "boost"
