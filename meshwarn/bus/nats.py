@@ -269,10 +269,13 @@ class NatsBus(Bus):
                 num_replicas=replicas,
                 duplicate_window=DUPLICATE_WINDOW_S,
             )
-            try:
-                await self.js.add_stream(config)
-            except nats.js.errors.BadRequestError:
-                await self.js.update_stream(config)
+            await _during_election(lambda config=config: self._add_or_update_stream(config))
+
+    async def _add_or_update_stream(self, config: api.StreamConfig) -> None:
+        try:
+            await self.js.add_stream(config)
+        except nats.js.errors.BadRequestError:
+            await self.js.update_stream(config)
 
     async def provision_partner(self, partner: str, replicas: int = 1) -> None:
         """Durable consumers the partner account pulls its view and receipts from."""
@@ -288,7 +291,7 @@ class NatsBus(Bus):
                 max_deliver=-1,
                 num_replicas=replicas,
             )
-            await self.js.add_consumer(stream, config)
+            await _during_election(lambda stream=stream, config=config: self.js.add_consumer(stream, config))
 
     # --- the Bus interface ---
 
@@ -400,3 +403,17 @@ class NatsBus(Bus):
 
 def _redact(url: str) -> str:
     return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+
+
+async def _during_election(call, wait_s: float = 30.0):  # type: ignore[no-untyped-def]
+    """Retry a JetStream API call while a cluster elects a new leader (it times out meanwhile);
+    bounded in time, then the last error stands."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_s
+    while True:
+        try:
+            return await call()
+        except (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError):
+            if loop.time() >= deadline:
+                raise
+            await asyncio.sleep(0.5)
