@@ -53,12 +53,10 @@ def run_demo(args: argparse.Namespace) -> int:
 
     step(f"1. {args.scenario} under the trilateral agreement (simulate, sign, verify, fuse, share, warn)")
     cli("exercise", "run", args.scenario, "--agreements", "trilateral", "--out", str(trilateral))
-    cap_files = write_partner_cap(trilateral)
-    show_alerts(trilateral, cap_files)
+    show_alerts(trilateral)
 
     step("2. The same launch under two dyads (KOR-USA, JPN-USA; no KOR-JPN channel)")
     cli("exercise", "run", str(trilateral), "--agreements", "two-dyads", "--out", str(dyads))
-    write_partner_cap(dyads)
     cli("exercise", "compare", str(dyads), str(trilateral))
 
     step("3. Trust: the audit chain and every signature")
@@ -86,23 +84,7 @@ def run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_partner_cap(directory: Path) -> dict[str, int]:
-    """CAP 1.2 files of the alerts each partner received: DIR/alerts/<PARTNER>/alerts/<id>.xml."""
-    from meshwarn.model import Alert, from_json
-    from meshwarn.warn.cap import write_alerts
-
-    written = {}
-    for view in sorted((directory / "views").glob("*.jsonl")):
-        alerts = []
-        for line in view.read_bytes().splitlines():
-            message = json.loads(line)
-            if message["kind"] == "alerts":
-                alerts.append(from_json(json.dumps(message["body"]), Alert))
-        written[view.stem] = len(write_alerts(directory / "alerts" / view.stem, alerts))
-    return written
-
-
-def show_alerts(directory: Path, cap_files: dict[str, int]) -> None:
+def show_alerts(directory: Path) -> None:
     """The alerts each partner received, as a table: when, what, where."""
     truth = json.loads((directory / "truth.json").read_bytes())
     launch = min(o["launch_time"] for o in truth["objects"])
@@ -123,5 +105,3 @@ def show_alerts(directory: Path, cap_files: dict[str, int]) -> None:
                 body["reason"],
             )
     console.print(table)
-    files = ", ".join(f"{partner}: {n}" for partner, n in cap_files.items())
-    console.print(f"CAP 1.2 files (schema-valid) under {directory}/alerts/<PARTNER>/: {files}")

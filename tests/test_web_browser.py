@@ -8,8 +8,6 @@ depends on Korean data. Screenshots go to test-artifacts/.
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +17,6 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from meshwarn.web.server import CONTROL, Credentials, ViewSource, create_app
 from tests.webserver import running
 
-SCENARIO = Path(__file__).parent / "data" / "browser-srbm.toml"
 ARTIFACTS = Path(__file__).parents[1] / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -33,25 +30,8 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="module")
-def two_dyads(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("web") / "two-dyads"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "meshwarn.cli",
-            "exercise",
-            "run",
-            str(SCENARIO),
-            "--agreements",
-            "two-dyads",
-            "--out",
-            str(out),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return out
+def two_dyads(two_dyads_run: Path) -> Path:
+    return two_dyads_run
 
 
 @pytest.fixture(scope="module")

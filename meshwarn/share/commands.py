@@ -25,6 +25,12 @@ def register(top: argparse._SubParsersAction, exercise: argparse._SubParsersActi
     )
     run_cmd.add_argument("--seed", type=int, help="simulation seed (default: the scenario's)")
     run_cmd.add_argument("--inject-faults", action="store_true", help="also send four tampered reports")
+    run_cmd.add_argument(
+        "--bus",
+        default="embedded",
+        choices=["embedded", "nats"],
+        help="embedded (default: one process) or nats (a local nats-server, a process per partner node)",
+    )
     run_cmd.set_defaults(func=cmd_run)
 
     compare = exercise.add_parser("compare", help="what one sharing arrangement changes against another")
@@ -114,8 +120,34 @@ def run(
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    run(args.scenario, args.agreements, args.out, args.speed, args.seed, args.inject_faults)
+    if args.bus == "nats":
+        run_nats(args.scenario, args.agreements, args.out, args.speed, args.seed, args.inject_faults)
+    else:
+        run(args.scenario, args.agreements, args.out, args.speed, args.seed, args.inject_faults)
+    write_cap(args.out)
     return 0
+
+
+def run_nats(scenario: str, agreements: str, out: Path, speed: str, seed: int | None, faults: bool) -> None:
+    """The exercise over a real local nats-server, each partner node a process of its own."""
+    from meshwarn.deploy.processes import print_over_nats, run_over_nats
+    from meshwarn.share.agreements import load
+
+    if faults:
+        raise InputError("--inject-faults is not supported with --bus nats")
+    speed = check_speed(speed)
+    name = load(agreements).name
+    load_deliveries(scenario, out, seed)  # simulates into out/ (reports.jsonl) when given a scenario
+    print_over_nats(run_over_nats(out, agreements, speed), name)
+
+
+def write_cap(out: Path) -> None:
+    """Each partner's alerts as CAP 1.2 files (DIR/alerts/<PARTNER>/<id>.xml)."""
+    from meshwarn.warn.cap import write_partner_alerts
+
+    written = write_partner_alerts(out)
+    counts = ", ".join(f"{partner} {n}" for partner, n in written.items())
+    print(f"CAP 1.2 alerts under {out}/alerts/<PARTNER>/: {counts}")
 
 
 def print_summary(outcome, name: str) -> None:  # noqa: ANN001

@@ -60,7 +60,9 @@ class ViewWriter:
 
     async def __call__(self, msg: Msg) -> None:
         partner = msg.subject.split(".")[1]
-        self.files[partner].write(msgspec.json.encode(msgspec.msgpack.decode(msg.data)) + b"\n")
+        file = self.files[partner]
+        file.write(msgspec.json.encode(msgspec.msgpack.decode(msg.data)) + b"\n")
+        file.flush()  # whole lines as they come: `meshwarn serve --live` follows a running hub
         await msg.ack()
 
     def close(self) -> None:

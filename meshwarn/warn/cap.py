@@ -129,21 +129,20 @@ def cap_bytes(alert: Alert, earlier: Mapping[str, Alert] | None = None, **kw: An
     )
 
 
-def write_alerts(
-    directory: Path, alerts: Iterable[Alert], *, status: str = "Exercise", strict: bool = False
-) -> list[Path]:
-    """Write DIR/alerts/<id>.xml for every alert; returns the paths written.
+def write_alerts(directory: Path, alerts: Iterable[Alert], *, status: str = "Exercise") -> list[Path]:
+    """Write DIR/alerts/<id>.xml for every alert; returns the paths written."""
+    return write_alerts_into(Path(directory) / ALERTS_DIR, alerts, status=status)
 
-    References are resolved among the alerts given; one that is not there is named in the
-    document's note (or, with ``strict``, is an InputError)."""
+
+def write_alerts_into(out_dir: Path, alerts: Iterable[Alert], *, status: str = "Exercise") -> list[Path]:
+    """Write <out_dir>/<id>.xml for every alert (references resolved among these alerts)."""
     alerts = list(alerts)
     by_id = {a.id: a for a in alerts}
-    out_dir = Path(directory) / ALERTS_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for alert in alerts:
         path = out_dir / f"{alert.id}.xml"
-        path.write_bytes(cap_bytes(alert, by_id, status=status, strict=strict))
+        path.write_bytes(cap_bytes(alert, by_id, status=status))
         paths.append(path)
     return paths
 
@@ -166,3 +165,22 @@ def validate(document: bytes | etree._Element) -> None:
     schema = cap_schema()
     if not schema.validate(doc):
         raise InputError(f"CAP document {doc.findtext(f'{{{NS}}}identifier')}: {schema.error_log.last_error}")
+
+
+def write_partner_alerts(directory: Path, *, status: str = "Exercise") -> dict[str, int]:
+    """CAP files of the alerts each partner received in an exercise run (DIR/views/<P>.jsonl),
+    under DIR/alerts/<P>/<id>.xml; the number written per partner."""
+    import json
+
+    from meshwarn.model import from_json
+
+    written: dict[str, int] = {}
+    for view in sorted((Path(directory) / "views").glob("*.jsonl")):
+        alerts = [
+            from_json(json.dumps(message["body"]), Alert)
+            for message in map(json.loads, view.read_bytes().splitlines())
+            if message["kind"] == "alerts"
+        ]
+        out_dir = Path(directory) / ALERTS_DIR / view.stem
+        written[view.stem] = len(write_alerts_into(out_dir, alerts, status=status))
+    return written
