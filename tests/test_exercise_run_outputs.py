@@ -65,3 +65,23 @@ def test_exercise_run_over_nats_keeps_the_same_releasability(tmp_path: Path) -> 
     assert all("KOR" not in m["provenance"] for m in views["JPN"])
     assert any("KOR" in m["provenance"] for m in views["USA"])
     assert list((out / "alerts" / "JPN").glob("*.xml"))
+
+
+def test_score_reports_warning_quality_per_partner_view(two_dyads_run: Path, tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    directory = tmp_path / "scored"
+    shutil.copytree(two_dyads_run, directory)
+    for step in (["fuse", str(directory), "--quiet"], ["score", str(directory)]):
+        subprocess.run(
+            [sys.executable, "-m", "meshwarn.cli", "exercise", *step], check=True, capture_output=True
+        )
+    warnings = json.loads((directory / "score.json").read_text())["warnings"]
+    assert set(warnings) == {"JPN", "KOR", "USA"}
+    for quality in warnings.values():
+        statuses = {row["status"] for row in quality["regions"].values()}
+        assert statuses <= {"warned", "late", "missed", "false"}
+        assert quality["warned"], "the missile falls in a maritime zone: someone must be warned"
+        assert not quality["missed"]

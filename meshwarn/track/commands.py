@@ -102,11 +102,13 @@ def cmd_score(args: argparse.Namespace) -> int:
     truth = ex.read_truth(args.dir)
     tracks = list(ex.read_tracks(args.dir))
     result = score(truth, tracks, step_s=args.step)
+    result["warnings"] = warning_figures(Path(args.dir), tracks, truth)
     (Path(args.dir) / ex.SCORE).write_text(json.dumps(result, indent=1) + "\n")
     if args.json:
         print(json.dumps(result))
         return 0
     _print_score(result)
+    _print_warnings(result["warnings"])
     print(f"-> {Path(args.dir) / ex.SCORE}")
     return 0
 
@@ -137,3 +139,44 @@ def _print_score(result: dict) -> None:  # type: ignore[type-arg]
             f"{100 * row['ellipse_coverage']:.0f}%",
         )  # fmt: skip
     console.print(impact)
+
+
+def warning_figures(directory: Path, tracks: list, truth) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    """Warning quality per picture: each partner's view after `exercise run`, else the alerts of
+    `exercise warn` (DIR/alerts.jsonl), else alerts issued here from the fused tracks."""
+    from meshwarn.model import Alert, from_json
+    from meshwarn.warn.commands import issue_alerts, read_alerts
+    from meshwarn.warn.quality import warning_quality
+
+    views = sorted((directory / "views").glob("*.jsonl"))
+    if views:
+        pictures = {
+            view.stem: [
+                from_json(json.dumps(m["body"]), Alert)
+                for m in map(json.loads, view.read_bytes().splitlines())
+                if m["kind"] == "alerts"
+            ]
+            for view in views
+        }
+    else:
+        pictures = {"fused": read_alerts(directory) or issue_alerts(tracks)}
+    return {name: warning_quality(alerts, truth) for name, alerts in pictures.items()}
+
+
+def _print_warnings(warnings: dict) -> None:  # type: ignore[type-arg]
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(
+        "picture", "region", "status", "first alert (s after launch)", "lead time (s)", "cancelled",
+        title="Warnings against the truth (warned / late / missed / false)",
+    )  # fmt: skip
+    for name, quality in warnings.items():
+        for code, row in quality["regions"].items():
+            table.add_row(
+                name, f"{row['name']} ({code})", row["status"],
+                "-" if "from_launch_s" not in row else f"{row['from_launch_s']:.0f}",
+                "-" if row.get("lead_time_s") is None else f"{row['lead_time_s']:.0f}",
+                "yes" if row.get("cancelled") else "-",
+            )  # fmt: skip
+    Console().print(table)
