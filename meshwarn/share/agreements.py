@@ -27,6 +27,11 @@ An agreement is symmetric among its members: each member's data of a covered
 kind may go to every other member (if the report's label releases it to them).
 A partner may always see its own data. ``impact_only = true`` on ``tracks``
 shares only the impact area and time, not the track itself.
+
+Maritime kinds: ``ais`` and ``ais_static`` (AIS as received), ``surface`` (identity-less radar,
+patrol-aircraft and satellite detections), and the products ``vessel_tracks`` and ``anomalies``.
+A report feeds a partner's maritime picture if its label releases it to them and its raw kind is
+covered; the picture's products go out only if their kind is covered from every contributing partner.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ from typing import Any
 from meshwarn.errors import InputError
 
 RAW_KINDS = ("radar", "ir", "unit", "ais", "ais_static", "surface")
-PRODUCT_KINDS = ("tracks", "alerts", "anomalies")
+PRODUCT_KINDS = ("tracks", "alerts", "vessel_tracks", "anomalies")
 KINDS = RAW_KINDS + PRODUCT_KINDS
 _PARTNER = re.compile(r"^[A-Z]{3}$")
 _COVER_KEYS = {"kind", "round_km", "delay_s", "impact_only"}
