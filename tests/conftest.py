@@ -11,24 +11,16 @@ import pytest
 SMALL_SCENARIO = Path(__file__).parent / "data" / "browser-srbm.toml"
 
 
+def meshwarn_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[bytes]:
+    """Run `meshwarn ARGS...` as a user would; a failure fails the test with its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "meshwarn.cli", *args], check=True, capture_output=True, timeout=timeout
+    )
+
+
 @pytest.fixture(scope="session")
 def two_dyads_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`meshwarn exercise run` of a one-missile exercise under two dyads (run once per session)."""
     out = tmp_path_factory.mktemp("exercise") / "two-dyads"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "meshwarn.cli",
-            "exercise",
-            "run",
-            str(SMALL_SCENARIO),
-            "--agreements",
-            "two-dyads",
-            "--out",
-            str(out),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    meshwarn_cli("exercise", "run", str(SMALL_SCENARIO), "--agreements", "two-dyads", "--out", str(out))
     return out

@@ -8,6 +8,7 @@ from pathlib import Path
 from lxml import etree
 
 from meshwarn.warn.cap import validate
+from tests.conftest import SMALL_SCENARIO, meshwarn_cli
 
 
 def test_each_partner_gets_schema_valid_cap_files_for_the_alerts_it_received(two_dyads_run: Path) -> None:
@@ -32,8 +33,6 @@ def test_exercise_run_over_nats_keeps_the_same_releasability(tmp_path: Path) -> 
     """`exercise run --bus nats`: a real nats-server and a process per partner node."""
     import subprocess
     import sys
-
-    from tests.conftest import SMALL_SCENARIO
 
     out = tmp_path / "nats"
     subprocess.run(
@@ -69,15 +68,11 @@ def test_exercise_run_over_nats_keeps_the_same_releasability(tmp_path: Path) -> 
 
 def test_score_reports_warning_quality_per_partner_view(two_dyads_run: Path, tmp_path: Path) -> None:
     import shutil
-    import subprocess
-    import sys
 
     directory = tmp_path / "scored"
     shutil.copytree(two_dyads_run, directory)
     for step in (["fuse", str(directory), "--quiet"], ["score", str(directory)]):
-        subprocess.run(
-            [sys.executable, "-m", "meshwarn.cli", "exercise", *step], check=True, capture_output=True
-        )
+        meshwarn_cli("exercise", *step)
     warnings = json.loads((directory / "score.json").read_text())["warnings"]
     assert set(warnings) == {"JPN", "KOR", "USA"}
     for quality in warnings.values():
