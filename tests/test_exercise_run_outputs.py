@@ -31,31 +31,11 @@ def test_views_carry_provenance_and_no_korean_data_reaches_japan(two_dyads_run: 
 
 def test_exercise_run_over_nats_keeps_the_same_releasability(tmp_path: Path) -> None:
     """`exercise run --bus nats`: a real nats-server and a process per partner node."""
-    import subprocess
-    import sys
-
     out = tmp_path / "nats"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "meshwarn.cli",
-            "exercise",
-            "run",
-            str(SMALL_SCENARIO),
-            "--agreements",
-            "two-dyads",
-            "--out",
-            str(out),
-            "--bus",
-            "nats",
-            "--speed",
-            "50",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    meshwarn_cli(
+        "exercise", "run", str(SMALL_SCENARIO), "--agreements", "two-dyads", "--out", str(out),
+        "--bus", "nats", "--speed", "50",
+    )  # fmt: skip
     views = {
         p.stem: [json.loads(x) for x in p.read_text().splitlines()] for p in (out / "views").glob("*.jsonl")
     }
