@@ -129,20 +129,27 @@ def cap_bytes(alert: Alert, earlier: Mapping[str, Alert] | None = None, **kw: An
     )
 
 
-def write_alerts(directory: Path, alerts: Iterable[Alert], *, status: str = "Exercise") -> list[Path]:
-    """Write DIR/alerts/<id>.xml for every alert; returns the paths written."""
-    return write_alerts_into(Path(directory) / ALERTS_DIR, alerts, status=status)
+def write_alerts(
+    directory: Path, alerts: Iterable[Alert], *, status: str = "Exercise", strict: bool = False
+) -> list[Path]:
+    """Write DIR/alerts/<id>.xml for every alert; returns the paths written.
+
+    References are resolved among the alerts given; one that is not there is named in the
+    document's note (or, with ``strict``, is an InputError)."""
+    return write_alerts_into(Path(directory) / ALERTS_DIR, alerts, status=status, strict=strict)
 
 
-def write_alerts_into(out_dir: Path, alerts: Iterable[Alert], *, status: str = "Exercise") -> list[Path]:
-    """Write <out_dir>/<id>.xml for every alert (references resolved among these alerts)."""
+def write_alerts_into(
+    out_dir: Path, alerts: Iterable[Alert], *, status: str = "Exercise", strict: bool = False
+) -> list[Path]:
+    """Write <out_dir>/<id>.xml for every alert, as :func:`write_alerts` does."""
     alerts = list(alerts)
     by_id = {a.id: a for a in alerts}
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for alert in alerts:
         path = out_dir / f"{alert.id}.xml"
-        path.write_bytes(cap_bytes(alert, by_id, status=status))
+        path.write_bytes(cap_bytes(alert, by_id, status=status, strict=strict))
         paths.append(path)
     return paths
 
