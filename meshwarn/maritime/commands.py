@@ -47,6 +47,14 @@ def register(top: argparse._SubParsersAction, exercise: argparse._SubParsersActi
     fuse.add_argument("directory", type=Path, metavar="DIR")
     fuse.add_argument("--snapshot-s", type=float, default=600.0, metavar="S", help="track snapshot interval")
     fuse.set_defaults(func=cmd_fuse)
+    share = sub.add_parser(
+        "run", help="simulate (or take DIR), fuse once per entitlement group, write views/<PARTNER>.jsonl"
+    )
+    share.add_argument("scenario", help="a scenario file or name, or an existing maritime exercise directory")
+    share.add_argument("--agreements", required=True, metavar="FILE|NAME")
+    share.add_argument("--out", type=Path, required=True, metavar="DIR")
+    share.add_argument("--snapshot-s", type=float, default=600.0, metavar="S", help="track snapshot interval")
+    share.set_defaults(func=cmd_run)
     score = sub.add_parser("score", help="precision and recall of each anomaly kind against the truth")
     score.add_argument("directory", type=Path, metavar="DIR")
     score.add_argument("--json", action="store_true")
@@ -111,9 +119,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def fuse_directory(directory: Path, snapshot_s: float = 600.0) -> tuple[int, list]:
     """Track and find anomalies in an exercise directory; returns (snapshots written, anomalies)."""
-    from meshwarn.maritime.anomalies import AnomalyFinder
-    from meshwarn.maritime.frame import LocalFrame
-    from meshwarn.maritime.surface import SurfaceTracker, columns_of, run
+
     from meshwarn.maritime.traffic import load_scenario
 
     scenario_file = directory / "scenario.toml"
@@ -121,15 +127,25 @@ def fuse_directory(directory: Path, snapshot_s: float = 600.0) -> tuple[int, lis
     deliveries = io.read_deliveries(directory)
     if not deliveries:
         raise InputError(f"{directory}: no reports")
+    tracks, anomalies = fuse_deliveries(deliveries, scenario, snapshot_s)
+    write_jsonl(directory / io.TRACKS, tracks)
+    write_jsonl(directory / io.ANOMALIES, anomalies)
+    return len(tracks), anomalies
+
+
+def fuse_deliveries(deliveries: list, scenario: dict, snapshot_s: float = 600.0) -> tuple[list, list]:
+    """(track snapshots every snapshot_s, anomalies) of these reports: one tracker, one anomaly pass."""
+    from meshwarn.maritime.anomalies import AnomalyFinder
+    from meshwarn.maritime.frame import LocalFrame
+    from meshwarn.maritime.surface import SurfaceTracker, columns_of, run
+
     frame = LocalFrame(*scenario.get("frame", _centre(deliveries)))
     cols = columns_of(deliveries, frame)
     tracker = SurfaceTracker(frame)
     tracks = [track for _, snapshot in run(cols, tracker, snapshot_s=snapshot_s) for track in snapshot]
-    write_jsonl(directory / io.TRACKS, tracks)
     times = [d.report.body.time for d in deliveries if hasattr(d.report.body, "time")]
     anomalies = AnomalyFinder(tracker, cols, frame, scenario).find(min(times), max(times))
-    write_jsonl(directory / io.ANOMALIES, anomalies)
-    return len(tracks), anomalies
+    return tracks, anomalies
 
 
 def _centre(deliveries) -> tuple[float, float]:
@@ -167,4 +183,35 @@ def cmd_score(args: argparse.Namespace) -> int:
         p = "-" if row["precision"] is None else f"{row['precision']:.2f}"
         r = "-" if row["recall"] is None else f"{row['recall']:.2f}"
         print(f"{kind:<12} {row['anomalies']:>6} {row['observable_events']:>7} {p:>10} {r:>7}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from meshwarn.maritime.traffic import load_scenario
+    from meshwarn.maritime.views import share
+    from meshwarn.share.agreements import load
+
+    agreements = load(args.agreements)
+    if args.snapshot_s <= 0:
+        raise InputError("--snapshot-s must be > 0")
+    source = Path(args.scenario)
+    if source.is_dir():
+        if source.resolve() != args.out.resolve():
+            args.out.mkdir(parents=True, exist_ok=True)
+            for name in (io.REPORTS, "scenario.toml", io.TRUTH):
+                if (source / name).exists():
+                    shutil.copyfile(source / name, args.out / name)
+    else:
+        cmd_simulate(argparse.Namespace(scenario=args.scenario, out=args.out, nmea=False))
+    scenario_file = args.out / "scenario.toml"
+    scenario = load_scenario(scenario_file) if scenario_file.exists() else {}
+    deliveries = io.read_deliveries(args.out)
+    writer, groups = share(deliveries, scenario, agreements, args.snapshot_s)
+    counts = writer.write(args.out)
+    for g in groups:
+        print(f"group {g['group']}: {g['reports']} reports -> {g['track_states']} track states, "
+              f"{g['anomalies']} anomalies")  # fmt: skip
+    print(f"views ({agreements.name}) -> {args.out / 'views'}: "
+          + ", ".join(f"{p} {n}" for p, n in sorted(counts.items()))
+          + (f"; held back by the agreements: {writer.withheld}" if writer.withheld else ""))  # fmt: skip
     return 0

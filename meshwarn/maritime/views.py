@@ -1,0 +1,131 @@
+"""The maritime picture shared under the agreements: one fusion per entitlement group, views per partner.
+
+A report may feed a partner's picture when its label releases it to them and the agreements cover
+its kind (``ais``, ``ais_static``, ``surface``) from its originator to them (the guard's
+``raw_recipients``); its originator always sees it. Partners who may see exactly the same reports
+form a group; each group's reports are tracked and searched for anomalies once, so nothing in a
+partner's picture can depend on a report it may not see. A product then goes out only if its kind
+(``vessel_tracks``, ``anomalies``) is covered from every partner in its provenance, at the combined
+terms (rounding, delay), in the hub's envelope (:class:`meshwarn.share.messages.ViewMessage`) to
+DIR/views/<PARTNER>.jsonl, in release order. Track snapshots every ``snapshot_s`` keep the volume
+fit for the page. Messages are not signed (no hub key takes part in this offline run).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import msgspec
+import numpy as np
+
+from meshwarn.exercise import write_jsonl
+from meshwarn.model import Anomaly, Delivery, Report, Track
+from meshwarn.share import guard
+from meshwarn.share.agreements import Agreements, Terms
+from meshwarn.share.messages import ViewMessage
+
+VIEWS = "views"
+SHOWN_STATUS = ("confirmed", "coasting")  # tentative detection-only tracks stay off the page
+
+
+def audience(report: Report, agreements: Agreements) -> frozenset[str]:
+    """Partners whose maritime picture may use this report (label AND agreements, by its kind)."""
+    origin = report.label.originator
+    return frozenset({origin, *(p for p, _terms in guard.raw_recipients(report, agreements))})
+
+
+def entitlement_groups(
+    deliveries: list[Delivery], agreements: Agreements
+) -> list[tuple[tuple[str, ...], np.ndarray]]:
+    """[(members, mask of the deliveries they may all see)], partners with identical masks together."""
+    cache: dict[tuple, frozenset[str]] = {}
+    audiences = []
+    for d in deliveries:
+        r = d.report
+        key = (r.label.originator, r.kind, r.label.releasable_to)
+        if key not in cache:
+            cache[key] = audience(r, agreements)
+        audiences.append(cache[key])
+    groups: dict[bytes, tuple[list[str], np.ndarray]] = {}
+    for partner in sorted(agreements.partners):
+        mask = np.fromiter((partner in a for a in audiences), dtype=bool, count=len(audiences))
+        if not mask.any():
+            continue
+        groups.setdefault(mask.tobytes(), ([], mask))[0].append(partner)
+    return [(tuple(members), mask) for members, mask in groups.values()]
+
+
+@dataclass
+class ViewWriter:
+    """Builds each partner's messages; counts what the agreements held back."""
+
+    agreements: Agreements
+    messages: dict[str, list[ViewMessage]] = field(default_factory=dict)
+    withheld: dict[str, int] = field(default_factory=dict)
+
+    def add(self, partner: str, kind: str, group: str, provenance, time: float, ref: str, item) -> None:
+        terms = guard.product_terms(tuple(provenance), partner, kind, self.agreements)
+        if terms is None:
+            self.withheld[partner] = self.withheld.get(partner, 0) + 1
+            return
+        body = _rounded(item, terms)
+        self.messages.setdefault(partner, []).append(
+            ViewMessage(
+                subject=f"view.{partner}.{kind}", partner=partner, kind=kind, seq=0, time=time,
+                release=time + terms.delay_s, provenance=tuple(provenance),
+                classification=item.classification, group=group, precision=guard.precision_label(terms),
+                ref=ref, body=msgspec.to_builtins(body),
+            )
+        )  # fmt: skip
+
+    def write(self, directory: Path) -> dict[str, int]:
+        folder = Path(directory) / VIEWS
+        folder.mkdir(parents=True, exist_ok=True)
+        counts = {}
+        for partner, messages in self.messages.items():
+            messages.sort(key=lambda m: (m.release, m.kind, m.ref))
+            numbered = [msgspec.structs.replace(m, seq=n) for n, m in enumerate(messages, start=1)]
+            counts[partner] = write_jsonl(folder / f"{partner}.jsonl", numbered)
+        return counts
+
+
+def _rounded(item: Track | Anomaly, terms: Terms) -> Track | Anomaly:
+    if not terms.round_km:
+        return item
+    lat, lon = guard.round_latlon(item.lat, item.lon, terms.round_km)
+    if isinstance(item, Track):
+        return msgspec.structs.replace(
+            item, lat=lat, lon=lon, position_ecef=(0.0, 0.0, 0.0), covariance=(),
+            sigma_position_m=max(item.sigma_position_m, terms.round_km * 500),
+        )  # fmt: skip
+    return msgspec.structs.replace(item, lat=lat, lon=lon)
+
+
+def _slim(track: Track) -> Track:
+    # The page needs position, velocity and status; the ECEF copy and covariance only add bytes.
+    return msgspec.structs.replace(track, position_ecef=(0.0, 0.0, 0.0), covariance=())
+
+
+def share(
+    deliveries: list[Delivery], scenario: dict, agreements: Agreements, snapshot_s: float = 600.0
+) -> tuple[ViewWriter, list[dict]]:
+    """Fuse once per entitlement group and address the products; (writer, one summary per group)."""
+    from meshwarn.maritime.commands import fuse_deliveries
+
+    writer = ViewWriter(agreements)
+    summary = []
+    for n, (members, mask) in enumerate(entitlement_groups(deliveries, agreements), start=1):
+        gid = f"M{n}:" + ",".join(members)
+        seen = [d for d, m in zip(deliveries, mask, strict=True) if m]
+        tracks, anomalies = fuse_deliveries(seen, scenario, snapshot_s)
+        shown = [t for t in tracks if t.status in SHOWN_STATUS]
+        for partner in members:
+            for t in shown:
+                writer.add(partner, "vessel_tracks", gid, t.provenance, t.time, t.id, _slim(t))
+            for a in anomalies:
+                writer.add(partner, "anomalies", gid, a.provenance, a.time, a.id, a)
+        summary.append(
+            {"group": gid, "reports": len(seen), "track_states": len(shown), "anomalies": len(anomalies)}
+        )
+    return writer, summary
