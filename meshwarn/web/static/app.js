@@ -14,7 +14,7 @@ function fitBBox() {
   let [lo0, lo1, la0, la1] = [124, 146, 30, 46];
   for (const v of Object.values(state.views)) for (const m of v.messages) {
     const b = m.body, pts = [];
-    if (m.kind === "track") pts.push([b.lon, b.lat]);
+    if (m.kind === "track" || m.kind === "vessel" || m.kind === "anomaly") pts.push([b.lon, b.lat]);
     if ((m.kind === "track" || m.kind === "impact") && b.impact) pts.push([b.impact.ellipse.lon, b.impact.ellipse.lat]);
     for (const [lon, lat] of pts) { lo0 = Math.min(lo0, lon); lo1 = Math.max(lo1, lon); la0 = Math.min(la0, lat); la1 = Math.max(la1, lat); }
   }
@@ -43,6 +43,7 @@ function classify(raw) {
   const released = envelope !== body && typeof envelope.release === "number" ? envelope.release : null;
   let kind = "other", time = body.time || body.sent || envelope.time || 0;
   if (body.msg_type && body.region_code) { kind = "alert"; time = body.sent; }
+  else if (body.status && body.lat !== undefined && body.domain === "surface") { kind = "vessel"; time = body.time; }
   else if (body.status && body.lat !== undefined) { kind = "track"; time = body.time; }
   else if (body.track_id && "impact" in body) { kind = "impact"; time = body.time; }
   else if (body.unit && body.lat !== undefined) { kind = "unit"; time = body.time; }
@@ -51,11 +52,22 @@ function classify(raw) {
 }
 
 // --- picture at time t: latest state of every track and alert up to t ---
+const VESSEL_HISTORY = 6;  // snapshots of wake drawn behind a vessel
 function pictureAt(messages, t) {
   const tracks = new Map(), history = new Map(), alerts = new Map(), events = [], impacts = new Map();
+  const vessels = new Map(), wakes = new Map(), anomalies = new Map();
   for (const m of messages) {
     if (m.time > t) break;
-    if (m.kind === "track") {
+    if (m.kind === "vessel") {
+      const b = m.body;
+      vessels.set(b.id, { ...b, seen: m.time });
+      const wake = wakes.get(b.id) || [];
+      wake.push([b.lon, b.lat]); if (wake.length > VESSEL_HISTORY) wake.shift();
+      wakes.set(b.id, wake);
+    } else if (m.kind === "anomaly") {
+      anomalies.set(m.body.id, m.body);
+      events.push(m);
+    } else if (m.kind === "track") {
       const b = m.body;
       tracks.set(b.id, b);
       if (!history.has(b.id)) history.set(b.id, []);
@@ -69,7 +81,9 @@ function pictureAt(messages, t) {
       events.push(m);
     }
   }
-  return { tracks, history, alerts, events, impacts };
+  // A vessel not reported in the latest snapshots has left the picture (pruned by the tracker).
+  for (const [id, v] of vessels) if (t - v.seen > 1800) { vessels.delete(id); wakes.delete(id); }
+  return { tracks, history, alerts, events, impacts, vessels, wakes, anomalies };
 }
 
 // --- drawing ---
@@ -179,6 +193,32 @@ function drawTracks(ctx, canvas, pic) {
   }
 }
 
+// Surface tracks: small squares with a short wake; AIS vessels teal, detection-only (no identity) violet.
+function drawVessels(ctx, canvas, pic) {
+  ctx.lineWidth = 1;
+  for (const [id, wake] of pic.wakes) {
+    if (wake.length < 2) continue;
+    ctx.beginPath(); ctx.strokeStyle = id.startsWith("S") ? "rgba(200,140,255,0.5)" : "rgba(77,208,180,0.5)";
+    wake.forEach(([lon, lat], i) => { const [x, y] = project(canvas, lon, lat); i ? ctx.lineTo(x, y) : ctx.moveTo(x, y); });
+    ctx.stroke();
+  }
+  for (const v of pic.vessels.values()) {
+    const [x, y] = project(canvas, v.lon, v.lat), dark = v.id.startsWith("S");
+    ctx.fillStyle = dark ? "#c88cff" : v.status === "coasting" ? "#2f7f70" : "#4dd0b4";
+    ctx.fillRect(x - 2, y - 2, 4, 4);
+  }
+}
+const ANOMALY_COLOURS = { dark_vessel: "#ff4fa0", spoofing: "#ff5050", ais_gap: "#ffb347", loitering: "#ffe066", rendezvous: "#ff7f50", zone_entry: "#ff9a3c" };
+function drawAnomalies(ctx, canvas, pic) {
+  ctx.font = "10px sans-serif"; ctx.lineWidth = 1.5;
+  for (const a of pic.anomalies.values()) {
+    const [x, y] = project(canvas, a.lon, a.lat), c = ANOMALY_COLOURS[a.kind] || "#ff5050";
+    ctx.strokeStyle = c; ctx.beginPath();
+    ctx.moveTo(x, y - 7); ctx.lineTo(x + 7, y); ctx.lineTo(x, y + 7); ctx.lineTo(x - 7, y); ctx.closePath(); ctx.stroke();
+    ctx.fillStyle = c; ctx.fillText(a.kind.replace("_", " "), x + 9, y + 3);
+  }
+}
+
 // --- panels ---
 function makePanel(partner) {
   const div = document.createElement("section");
@@ -195,12 +235,16 @@ function renderPanel(partner) {
   drawMap(ctx, canvas, warned);
   drawAlertAreas(ctx, canvas, pic.alerts);
   drawSensors(ctx, canvas, sensorsFor(partner, pic));
+  drawVessels(ctx, canvas, pic);
+  drawAnomalies(ctx, canvas, pic);
   drawTracks(ctx, canvas, pic);
   const live = [...pic.tracks.values()].filter((t) => t.status !== "deleted").length;
   div.dataset.tracks = pic.tracks.size; div.dataset.live = live; div.dataset.alerts = pic.alerts.size;
   div.dataset.impacts = pic.impacts.size;
+  div.dataset.vessels = pic.vessels.size; div.dataset.anomalies = pic.anomalies.size;
   const impactOnly = pic.impacts.size ? `, ${pic.impacts.size} impact areas` : "";
-  div.querySelector(".summary").textContent = `${live} live tracks (${pic.tracks.size} in all)${impactOnly}, ${pic.alerts.size} regions warned`;
+  const maritime = pic.vessels.size || pic.anomalies.size ? `, ${pic.vessels.size} vessels, ${pic.anomalies.size} anomalies` : "";
+  div.querySelector(".summary").textContent = `${live} live tracks (${pic.tracks.size} in all)${impactOnly}, ${pic.alerts.size} regions warned${maritime}`;
   const rows = [...pic.tracks.values()].map((t) => {
     const impact = t.impact ? `${t.impact.ellipse.lat.toFixed(2)}, ${t.impact.ellipse.lon.toFixed(2)}` : "";
     return `<tr class="track" data-id="${t.id}" data-provenance="${(t.provenance || []).join(" ")}"><td>${t.id}</td><td>${t.status}</td><td>${t.phase}</td>` +
@@ -217,7 +261,13 @@ function sensorsFor(partner, pic) {
 }
 function renderTimeline(pics) {
   const items = [];
+  const who = (partner) => (state.role === "CONTROL" ? partner + ": " : "");
   for (const [partner, pic] of Object.entries(pics)) for (const e of pic.events) {
+    if (e.kind === "anomaly") {
+      const b = e.body, from = (b.evidence_partners || []).join(", ");
+      items.push([e.time, `<li class="event anomaly" data-partner="${partner}" data-kind="${b.kind}">${fmt(e.time)} ${who(partner)}${b.kind.replace("_", " ")} ${(b.tracks || []).join(" ")} (${from})</li>`]);
+      continue;
+    }
     const b = e.body, cls = b.msg_type === "Cancel" ? "cancel" : "alert";
     items.push([e.time, `<li class="event ${cls}" data-partner="${partner}">${fmt(e.time)} ${state.role === "CONTROL" ? partner + ": " : ""}${b.msg_type} ${b.region_name} (${b.reason})</li>`]);
   }
