@@ -80,6 +80,8 @@ def run_demo(args: argparse.Namespace) -> int:
     if args.no_serve:
         return 0
     step("6. The common picture: each partner signs in with its own credential")
+    # A new exercise gets new credentials, printed once here.
+    (trilateral / "web-credentials.json").unlink(missing_ok=True)
     cli("serve", str(trilateral), "--port", str(args.port))
     return 0
 
