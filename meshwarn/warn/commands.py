@@ -3,6 +3,10 @@
 meshwarn exercise warn DIR       tracks.jsonl -> alerts.jsonl and alerts/<id>.xml (CAP 1.2)
 meshwarn export geojson DIR      tracks, predictions, ellipses, warned regions -> GeoJSON
 meshwarn export cot DIR          tracks as Cursor-on-Target events, to a file or a TAK server
+
+Both include the maritime picture when there is one: vessel tracks and anomalies from a partner's
+view (``vessel_tracks`` and ``anomalies`` messages of `maritime run`) or DIR/vessel_tracks.jsonl and
+DIR/anomalies.jsonl (`maritime fuse`).
 """
 
 from __future__ import annotations
@@ -18,10 +22,10 @@ import msgspec
 
 from meshwarn.errors import InputError
 from meshwarn.exercise import read_jsonl, read_tracks, write_jsonl
-from meshwarn.model import Alert, Track
+from meshwarn.model import Alert, Anomaly, Track
 from meshwarn.warn.alerts import AlertManager, WarnPolicy, hhmmss
 from meshwarn.warn.cap import write_alerts
-from meshwarn.warn.cot import CotServer, replay, send_events, track_events
+from meshwarn.warn.cot import CotServer, anomaly_event, replay, send_events, suspects_of, track_events
 from meshwarn.warn.geojson import feature_collection
 
 ALERTS_JSONL = "alerts.jsonl"
@@ -132,16 +136,53 @@ def read_view(directory: Path, partner: str) -> tuple[list[Track], list[Alert]]:
     return tracks, alerts
 
 
+def read_view_maritime(directory: Path, partner: str) -> tuple[list[Track], list[Anomaly]]:
+    """The vessel tracks and anomalies in a partner's view (none if it has no maritime messages)."""
+    path = Path(directory) / "views" / f"{partner.upper()}.jsonl"
+    tracks: list[Track] = []
+    anomalies: list[Anomaly] = []
+    if not path.exists():
+        return tracks, anomalies
+    with path.open("rb") as lines:
+        for number, line in enumerate(lines, start=1):
+            try:
+                message = msgspec.json.decode(line)
+                kind = message.get("kind")
+                if kind == "vessel_tracks":
+                    tracks.append(msgspec.convert(message["body"], Track))
+                elif kind == "anomalies":
+                    anomalies.append(msgspec.convert(message["body"], Anomaly))
+            except (msgspec.DecodeError, msgspec.ValidationError, AttributeError, KeyError) as exc:
+                raise InputError(f"{path}:{number}: not a view message ({exc})") from None
+    return tracks, anomalies
+
+
 def _source(args: argparse.Namespace) -> tuple[list[Track], list[Alert]]:
     if args.view:
-        return read_view(args.directory, args.view)
+        return read_view(args.directory, args.view)  # maritime messages are left to _maritime
+    directory = Path(args.directory)
+    if not (directory / "tracks.jsonl").exists() and (directory / "vessel_tracks.jsonl").exists():
+        return [], []  # a maritime exercise
     return list(read_tracks(args.directory)), read_alerts(args.directory)
+
+
+def _maritime(args: argparse.Namespace) -> tuple[list[Track], list[Anomaly]]:
+    if args.view:
+        return read_view_maritime(args.directory, args.view)
+    directory = Path(args.directory)
+    tracks = directory / "vessel_tracks.jsonl"
+    anomalies = directory / "anomalies.jsonl"
+    return (
+        list(read_jsonl(tracks, Track)) if tracks.exists() else [],
+        list(read_jsonl(anomalies, Anomaly)) if anomalies.exists() else [],
+    )
 
 
 def cmd_geojson(args: argparse.Namespace) -> int:
     directory = Path(args.directory)
     tracks, alerts = _source(args)
-    collection = feature_collection(tracks, alerts)
+    vessels, anomalies = _maritime(args)
+    collection = feature_collection(tracks + vessels, alerts, anomalies)
     default = (
         directory / "views" / f"{args.view.upper()}.geojson" if args.view else directory / "exercise.geojson"
     )
@@ -158,9 +199,12 @@ def cmd_cot(args: argparse.Namespace) -> int:
             f"--{'tak' if args.tak else 'serve'}: expected HOST:PORT, got {args.tak or args.serve!r}"
         )
     tracks, _ = _source(args)
+    vessels, anomalies = _maritime(args)
     if args.serve:
-        return asyncio.run(_serve(tracks, host, int(port), args.speed))
-    events = [e for t in tracks for e in track_events(t)]
+        return asyncio.run(_serve(tracks + vessels, host, int(port), args.speed))
+    suspects = suspects_of(anomalies)
+    events = [e for t in tracks + vessels for e in track_events(t, suspects)]
+    events += [anomaly_event(a) for a in anomalies]
     if args.tak:
         try:
             sent = asyncio.run(send_events(host, int(port), events))

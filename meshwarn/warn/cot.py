@@ -8,6 +8,10 @@ Type codes follow the CoT type tree (atoms from MIL-STD-2525B function codes):
 - predicted impact: ``u-d-c-e`` (a drawn ellipse, ``<shape><ellipse major minor angle>``, semi-axes
   in metres, the 95% ellipse) and the predicted ground track ``u-d-f`` (a drawn polyline of
   ``<link point>``).
+- vessel (surface) tracks: ``a-n-S`` (neutral surface track: a vessel identified by its AIS),
+  ``a-u-S`` (unknown: seen by radar or imagery only, no identity) and ``a-s-S`` (suspect: a vessel
+  an anomaly names, such as a dark vessel, a spoofer or one at a rendezvous);
+- maritime anomalies: ``b-m-p-s-m`` (a spot-map point) with the kind, tracks and evidence in remarks.
 
 ``ce``/``le`` are 1-sigma circular and vertical errors in metres, from the track's 6x6 ECEF
 covariance when it has one (the larger horizontal eigenvalue, the up variance), else its
@@ -30,7 +34,7 @@ import numpy as np
 from lxml import etree
 
 from meshwarn.geo.earth import enu_rotation
-from meshwarn.model import Track
+from meshwarn.model import Anomaly, Track
 
 MISSILE_TYPE = "a-h-A-W-M-S-S"
 LAUNCH_TYPE = "a-h-G-E-W-M-S"
@@ -38,6 +42,10 @@ IMPACT_TYPE = "u-d-c-e"
 PATH_TYPE = "u-d-f"
 UNKNOWN_ERR = 9999999.0
 TRACK_STALE_S = 30.0
+SURFACE_TYPES = {"neutral": "a-n-S", "unknown": "a-u-S", "suspect": "a-s-S"}
+ANOMALY_TYPE = "b-m-p-s-m"
+VESSEL_STALE_S = 1800.0  # vessel snapshots come every few minutes
+SUSPECT_KINDS = ("dark_vessel", "spoofing", "rendezvous")
 
 
 def cot_time(t: float) -> str:
@@ -73,6 +81,48 @@ def course_speed(track: Track) -> tuple[float, float]:
     """Course over ground (degrees true) and ground speed (m/s) from the ECEF velocity."""
     e, n, _ = enu_rotation(track.lat, track.lon) @ np.asarray(track.velocity_ecef, dtype=float)
     return math.degrees(math.atan2(e, n)) % 360.0, math.hypot(e, n)
+
+
+def surface_type(track: Track, suspects: frozenset[str] = frozenset()) -> str:
+    if track.id in suspects:
+        return SURFACE_TYPES["suspect"]
+    return SURFACE_TYPES["neutral" if track.id.startswith("V") else "unknown"]  # V<MMSI>: AIS identity
+
+
+def suspects_of(anomalies: Iterable[Anomaly]) -> frozenset[str]:
+    """Vessel track ids that an anomaly of a suspect kind names."""
+    return frozenset(t for a in anomalies if a.kind in SUSPECT_KINDS for t in a.tracks)
+
+
+def vessel_event(track: Track, suspects: frozenset[str] = frozenset()) -> etree._Element:
+    ce, _ = errors_m(track)
+    ev, detail = _event(
+        f"meshwarn.{track.id}", surface_type(track, suspects), track.time, track.time + VESSEL_STALE_S, "m-f",
+        track.lat, track.lon, 0.0, ce, UNKNOWN_ERR,
+    )  # fmt: skip
+    course, speed = course_speed(track)
+    etree.SubElement(detail, "contact", callsign=track.id)
+    etree.SubElement(detail, "track", course=f"{course:.1f}", speed=f"{speed:.1f}")
+    etree.SubElement(
+        detail, "remarks"
+    ).text = f"{track.status} vessel track {track.id}; sources {'/'.join(track.provenance)}; {track.classification}"
+    return ev
+
+
+def anomaly_event(anomaly: Anomaly) -> bytes:
+    ev, detail = _event(
+        f"meshwarn.anomaly.{anomaly.id}", ANOMALY_TYPE, anomaly.time, anomaly.end_time + 3600.0, "h-g-i-g-o",
+        anomaly.lat, anomaly.lon, 0.0, UNKNOWN_ERR, UNKNOWN_ERR,
+    )  # fmt: skip
+    etree.SubElement(detail, "contact", callsign=f"{anomaly.kind.upper()} {' '.join(anomaly.tracks)}")
+    zone = f" in {anomaly.zone}" if anomaly.zone else ""
+    etree.SubElement(detail, "remarks").text = (
+        f"{anomaly.kind.replace('_', ' ')}{zone}: vessels {', '.join(anomaly.tracks)} from {cot_time(anomaly.time)} "
+        f"to {cot_time(anomaly.end_time)}; evidence {len(anomaly.evidence)} reports from "
+        f"{'/'.join(anomaly.evidence_partners)}; {anomaly.classification}"
+        + (f"; {anomaly.detail}" if anomaly.detail else "")
+    )
+    return etree.tostring(ev, xml_declaration=True, encoding="UTF-8")
 
 
 def track_event(track: Track) -> etree._Element:
@@ -138,8 +188,10 @@ def impact_events(track: Track) -> list[etree._Element]:
     return out
 
 
-def track_events(track: Track) -> list[bytes]:
-    """All CoT events for one track update, serialised."""
+def track_events(track: Track, suspects: frozenset[str] = frozenset()) -> list[bytes]:
+    """All CoT events for one track update (missile or vessel), serialised."""
+    if track.domain == "surface":
+        return [etree.tostring(vessel_event(track, suspects), xml_declaration=True, encoding="UTF-8")]
     els = [track_event(track)]
     launch = launch_event(track)
     if launch is not None:

@@ -4,7 +4,9 @@ One FeatureCollection; every feature has a ``kind`` property:
 ``track`` (Point, latest position), ``track_history`` (LineString), ``predicted_ground_track``
 (LineString, the latest prediction), ``impact_ellipse`` (Polygon, 95%), ``warned_region``
 (the region's outline, with its alert history) and ``alert_area`` (the area at risk of the
-latest alert of each region). Coordinates are [lon, lat] (RFC 7946).
+latest alert of each region). Maritime: ``vessel_track`` (Point, latest snapshot),
+``vessel_history`` (LineString) and ``anomaly`` (Point, with its kind, vessels and evidence).
+Coordinates are [lon, lat] (RFC 7946).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 import shapely
 
 from meshwarn.geo.regions import ATTRIBUTION, load_regions
-from meshwarn.model import Alert, Track
+from meshwarn.model import Alert, Anomaly, Track
 from meshwarn.warn.areas import ellipse_polygon
 
 
@@ -59,6 +61,32 @@ def track_features(tracks: Iterable[Track]) -> list[dict[str, Any]]:
     return out
 
 
+def vessel_features(tracks: Iterable[Track]) -> list[dict[str, Any]]:
+    history: dict[str, list[Track]] = {}
+    for t in tracks:
+        history.setdefault(t.id, []).append(t)
+    out = []
+    for tid, ts in history.items():
+        last = ts[-1]
+        out.append(_feature({"type": "Point", "coordinates": [last.lon, last.lat]}, kind="vessel_track", id=tid,
+                            time=last.time, status=last.status, identified=tid.startswith("V"),
+                            provenance=list(last.provenance), classification=last.classification))  # fmt: skip
+        if len(ts) > 1:
+            line = [[t.lon, t.lat] for t in ts]
+            out.append(_feature({"type": "LineString", "coordinates": line}, kind="vessel_history", id=tid))
+    return out
+
+
+def anomaly_features(anomalies: Iterable[Anomaly]) -> list[dict[str, Any]]:
+    return [
+        _feature({"type": "Point", "coordinates": [a.lon, a.lat]}, kind="anomaly", id=a.id, anomaly=a.kind,
+                 time=a.time, end_time=a.end_time, tracks=list(a.tracks), mmsi=list(a.mmsi),
+                 evidence=list(a.evidence), evidence_partners=list(a.evidence_partners),
+                 provenance=list(a.provenance), classification=a.classification, zone=a.zone, detail=a.detail)
+        for a in anomalies
+    ]  # fmt: skip
+
+
 def alert_features(alerts: Iterable[Alert]) -> list[dict[str, Any]]:
     regions = load_regions()
     chains: dict[str, list[Alert]] = {}
@@ -79,9 +107,17 @@ def alert_features(alerts: Iterable[Alert]) -> list[dict[str, Any]]:
     return out
 
 
-def feature_collection(tracks: Iterable[Track], alerts: Iterable[Alert]) -> dict[str, Any]:
+def feature_collection(
+    tracks: Iterable[Track], alerts: Iterable[Alert], anomalies: Iterable[Anomaly] = ()
+) -> dict[str, Any]:
+    tracks = list(tracks)
+    missiles = [t for t in tracks if t.domain != "surface"]
+    vessels = [t for t in tracks if t.domain == "surface"]
     return {
         "type": "FeatureCollection",
-        "features": track_features(tracks) + alert_features(alerts),
+        "features": track_features(missiles)
+        + alert_features(alerts)
+        + vessel_features(vessels)
+        + anomaly_features(anomalies),
         "attribution": ATTRIBUTION,
     }
