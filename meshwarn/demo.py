@@ -4,8 +4,9 @@
    verify, fuse per entitlement group, share, warn (CAP 1.2 files per partner);
 2. the same exercise under two dyads, and what the trilateral channel changes;
 3. the audit chain verified, the fused picture scored against the truth, a map;
-4. the maritime picture: AIS and partners' detections fused, anomalies found;
-5. the common-picture page serving the trilateral exercise, with its credentials.
+4. the maritime picture: AIS and partners' detections fused, anomalies found, and shared under the
+   trilateral agreement (views per partner, on the same clock as the missile exercise);
+5. the common-picture page serving the trilateral exercise and the maritime picture, with credentials.
 """
 
 from __future__ import annotations
@@ -69,9 +70,11 @@ def run_demo(args: argparse.Namespace) -> int:
     cli("export", "geojson", str(trilateral))
 
     step("5. The maritime picture beside it: AIS, coastal radar, patrol aircraft and satellites")
-    cli("maritime", "simulate", MARITIME_SCENARIO, "--out", str(maritime))
+    scenario = maritime_scenario_beside(trilateral, out / f"{MARITIME_SCENARIO}.toml")
+    cli("maritime", "simulate", str(scenario), "--out", str(maritime))
     cli("maritime", "fuse", str(maritime))
     cli("maritime", "score", str(maritime))
+    cli("maritime", "run", str(maritime), "--agreements", "trilateral", "--out", str(maritime))
 
     step("Done")
     console.print(
@@ -82,8 +85,21 @@ def run_demo(args: argparse.Namespace) -> int:
     step("6. The common picture: each partner signs in with its own credential")
     # A new exercise gets new credentials, printed once here.
     (trilateral / "web-credentials.json").unlink(missing_ok=True)
-    cli("serve", str(trilateral), "--port", str(args.port))
+    cli("serve", str(trilateral), str(maritime), "--port", str(args.port))
     return 0
+
+
+def maritime_scenario_beside(missile: Path, path: Path, lead_s: float = 3600.0) -> Path:
+    """The maritime scenario, starting lead_s before the missile exercise, so one clock plays both."""
+    from datetime import UTC, datetime
+
+    from meshwarn.maritime.commands import scenario_path
+
+    start = json.loads((missile / "truth.json").read_bytes())["start_time"] - lead_s
+    stamp = datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    lines = scenario_path(MARITIME_SCENARIO).read_text().splitlines()
+    path.write_text("\n".join(f"start = {stamp}" if ln.startswith("start =") else ln for ln in lines) + "\n")
+    return path
 
 
 def show_alerts(directory: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -49,3 +50,26 @@ def test_korea_sees_vessel_tracks_and_anomalies(maritime_dir: Path, browser: Bro
         kinds = page.eval_on_selector_all("#events li.event.anomaly", "ls => ls.map(l => l.dataset.kind)")
         assert "dark_vessel" in kinds and "spoofing" in kinds
         assert "vessels" in panel.locator(".summary").inner_text()
+
+
+def test_serve_merges_the_maritime_views_beside_a_missile_exercise(
+    maritime_dir: Path, tmp_path: Path
+) -> None:
+    missile = tmp_path / "missile"
+    (missile / "views").mkdir(parents=True)
+    line = {"kind": "alerts", "partner": "KOR", "time": 1.0, "release": 1.0, "body": {"id": "a1"}}
+    (missile / "views" / "KOR.jsonl").write_text(json.dumps(line) + "\n")
+    source = ViewSource(missile, extra=(maritime_dir,))
+    assert source.partners() == ["JPN", "KOR", "USA"]
+    messages, offset = source.read_initial("KOR")
+    kinds = {m["kind"] for m in messages}
+    assert kinds == {"alerts", "vessel_tracks", "anomalies"}
+    assert offset == (missile / "views" / "KOR.jsonl").stat().st_size  # live follows the missile views only
+    assert source.read_from("KOR", offset) == ([], offset)
+    assert len(source.read_initial("JPN")[0]) == len(ViewSource(maritime_dir).read_from("JPN", 0)[0])
+
+
+def test_serve_refuses_a_missing_extra_directory(tmp_path: Path, capsys) -> None:
+    (tmp_path / "views").mkdir()
+    assert main(["serve", str(tmp_path), str(tmp_path / "nope")]) == 2
+    assert "nope" in capsys.readouterr().err

@@ -11,6 +11,10 @@ from meshwarn.errors import InputError
 def register(top: argparse._SubParsersAction, exercise: argparse._SubParsersAction) -> None:
     serve = top.add_parser("serve", help="serve the common-picture page for an exercise directory")
     serve.add_argument("directory", type=Path, help="exercise directory (with views/)")
+    serve.add_argument(
+        "more", type=Path, nargs="*", metavar="DIR", help="more exercise directories shown on the same page "
+        "(e.g. the maritime picture of `maritime run`); read once, not followed live",
+    )  # fmt: skip
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8765)
     serve.add_argument("--live", action="store_true", help="follow the views as a running hub writes them")
@@ -28,9 +32,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from meshwarn.web.server import ViewSource, create_app, load_or_create_credentials
 
-    if not args.directory.is_dir():
-        raise InputError(f"{args.directory}: no such exercise directory")
-    source = ViewSource(args.directory, live=args.live)
+    for directory in (args.directory, *args.more):
+        if not directory.is_dir():
+            raise InputError(f"{directory}: no such exercise directory")
+    source = ViewSource(args.directory, live=args.live, extra=tuple(args.more))
     credentials, created = load_or_create_credentials(args.directory, source.partners())
     if created:
         print_credentials(args.directory, credentials.by_secret)

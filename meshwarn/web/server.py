@@ -80,20 +80,35 @@ def load_or_create_credentials(directory: Path, partners: list[str]) -> tuple[Cr
 
 @dataclass
 class ViewSource:
-    """The views of one exercise directory; reads lines as the hub appends them."""
+    """The views of one exercise directory; reads lines as the hub appends them.
+
+    ``extra`` directories (another exercise's views, e.g. the maritime picture beside the missile
+    one) are read whole once, with the first read of each partner's view; only ``directory`` is
+    followed live.
+    """
 
     directory: Path
     live: bool = False
     _offsets: dict[str, int] = field(default_factory=dict)
+    extra: tuple[Path, ...] = ()
 
     @property
     def views_dir(self) -> Path:
         return self.directory / "views"
 
     def partners(self) -> list[str]:
-        if not self.views_dir.is_dir():
-            raise InputError(f"{self.directory}: no views/ (run `meshwarn exercise run` first)")
-        return sorted(p.stem for p in self.views_dir.glob("*.jsonl"))
+        found: set[str] = set()
+        for directory in (self.directory, *self.extra):
+            if not (directory / "views").is_dir():
+                raise InputError(f"{directory}: no views/ (run `meshwarn exercise run` first)")
+            found |= {p.stem for p in (directory / "views").glob("*.jsonl")}
+        return sorted(found)
+
+    def read_initial(self, partner: str) -> tuple[list[dict], int]:
+        """All of a partner's view: the extra directories' lines, then the followed one's; its offset."""
+        extra = [m for directory in self.extra for m in ViewSource(directory).read_from(partner, 0)[0]]
+        lines, offset = self.read_from(partner, 0)
+        return extra + lines, offset
 
     def read_from(self, partner: str, offset: int) -> tuple[list[dict], int]:
         """Complete lines of a partner's view from a byte offset; the new offset."""
@@ -197,7 +212,7 @@ def create_app(source: ViewSource, credentials: Credentials) -> Starlette:
         refused = allowed(request, partner)
         if refused:
             return refused
-        lines, offset = source.read_from(partner, 0)
+        lines, offset = source.read_initial(partner)
         return JSONResponse({"partner": partner, "messages": lines, "offset": offset})
 
     async def stream(request: Request) -> Response:
