@@ -10,7 +10,7 @@ import pytest
 from meshwarn.cli import main
 from meshwarn.errors import InputError
 from meshwarn.maritime import io
-from meshwarn.maritime.views import audience, entitlement_groups
+from meshwarn.maritime.views import audience, entitlement_groups, share
 from meshwarn.share.agreements import load, parse
 
 
@@ -133,3 +133,25 @@ def test_track_snapshots_every_interval_not_every_update(small_run):
 def test_bad_agreements_name_is_one_line_error(tmp_path, capsys):
     assert main(["maritime", "run", str(SMALL), "--agreements", "no-such", "--out", str(tmp_path)]) == 2
     assert "no-such" in capsys.readouterr().err
+
+
+def test_products_go_out_at_the_combined_terms(small_run):
+    # KOR-USA share vessel tracks rounded to 10 km and delayed 5 minutes; anomalies not at all.
+    agreements = parse(
+        '[partners]\nKOR = "K"\nUSA = "U"\n[[agreement]]\nname = "coarse"\nmembers = ["KOR", "USA"]\n'
+        'covers = [{ kind = "ais" }, { kind = "ais_static" }, { kind = "surface" }, '
+        '{ kind = "vessel_tracks", round_km = 10, delay_s = 300 }]\n'
+    )
+    writer, _ = share(small_run["reports"], {"frame": [36.0, 128.5]}, agreements)
+    kor = writer.messages["KOR"]
+    mixed = [m for m in kor if set(m.provenance) == {"KOR", "USA"}]
+    own = [m for m in kor if m.provenance == ("KOR",) and m.kind == "vessel_tracks"]
+    assert mixed and own
+    assert all(m.precision == "round 10 km" and m.release == m.time + 300 for m in mixed)
+    step = 10 / 111.195
+    assert all(abs(m.body["lat"] / step - round(m.body["lat"] / step)) < 1e-4 for m in mixed)
+    assert all(m.precision == "full" and m.release == m.time for m in own)
+    # anomalies from own reports only reach their originator; any with USA evidence are withheld
+    assert all(m.provenance == ("KOR",) for m in kor if m.kind == "anomalies")
+    assert writer.withheld["KOR"] > 0
+    assert "JPN" not in writer.messages  # JPN is not a partner of this agreement
