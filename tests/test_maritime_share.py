@@ -155,3 +155,13 @@ def test_products_go_out_at_the_combined_terms(small_run):
     assert all(m.provenance == ("KOR",) for m in kor if m.kind == "anomalies")
     assert writer.withheld["KOR"] > 0
     assert "JPN" not in writer.messages  # JPN is not a partner of this agreement
+
+
+def test_anomalies_are_stamped_when_evident_not_when_they_began(small_run):
+    anomalies = [m for m in small_run["trilateral"]["USA"] if m["kind"] == "anomalies"]
+    assert anomalies
+    for m in anomalies:
+        body = m["body"]
+        assert body["time"] <= m["time"] <= body["end_time"]
+        if body["kind"] == "loitering":
+            assert m["time"] - body["time"] >= min(7200.0, body["end_time"] - body["time"])

@@ -8,7 +8,9 @@ partner's picture can depend on a report it may not see. A product then goes out
 (``vessel_tracks``, ``anomalies``) is covered from every partner in its provenance, at the combined
 terms (rounding, delay), in the hub's envelope (:class:`meshwarn.share.messages.ViewMessage`) to
 DIR/views/<PARTNER>.jsonl, in release order. Track snapshots every ``snapshot_s`` keep the volume
-fit for the page. Messages are not signed (no hub key takes part in this offline run).
+fit for the page. An anomaly is stamped when it became evident (its start plus the duration that
+defines its kind, at most its end), not when it began, so a replay does not show it early.
+Messages are not signed (no hub key takes part in this offline run).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import msgspec
 import numpy as np
 
 from meshwarn.exercise import write_jsonl
+from meshwarn.maritime.anomalies import AIS_GAP_S, LOITER_S, MEET_S
 from meshwarn.model import Anomaly, Delivery, Report, Track
 from meshwarn.share import guard
 from meshwarn.share.agreements import Agreements, Terms
@@ -27,6 +30,13 @@ from meshwarn.share.messages import ViewMessage
 
 VIEWS = "views"
 SHOWN_STATUS = ("confirmed", "coasting")  # tentative detection-only tracks stay off the page
+# How long after its start an anomaly of each kind can be known (dark vessels and spoofers: a few scans).
+EVIDENT_AFTER_S = {"ais_gap": AIS_GAP_S, "loitering": LOITER_S, "rendezvous": MEET_S, "dark_vessel": 900.0,
+                   "spoofing": 900.0, "zone_entry": 0.0}  # fmt: skip
+
+
+def evident_time(anomaly: Anomaly) -> float:
+    return min(anomaly.end_time, anomaly.time + EVIDENT_AFTER_S.get(anomaly.kind, 0.0))
 
 
 def audience(report: Report, agreements: Agreements) -> frozenset[str]:
@@ -124,7 +134,7 @@ def share(
             for t in shown:
                 writer.add(partner, "vessel_tracks", gid, t.provenance, t.time, t.id, _slim(t))
             for a in anomalies:
-                writer.add(partner, "anomalies", gid, a.provenance, a.time, a.id, a)
+                writer.add(partner, "anomalies", gid, a.provenance, evident_time(a), a.id, a)
         summary.append(
             {"group": gid, "reports": len(seen), "track_states": len(shown), "anomalies": len(anomalies)}
         )
