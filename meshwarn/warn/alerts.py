@@ -69,7 +69,7 @@ class WarnPolicy:
     cancel_after_updates: int = 2
     cancel_after_s: float = 20.0
     keep_factor: float = 1.5
-    keep_margin_km: float = 10.0
+    keep_margin_km: float = 3.0
     impact_in_boost: bool = False
     boost_settle_s: float = 10.0
     boost_confirm_s: float = 15.0
