@@ -206,3 +206,25 @@ def test_a_missile_lost_and_found_under_a_new_track_keeps_its_alerts() -> None:
     assert {a.event_id for a in aomori} == {"EV-T1"} and aomori[-1].track_id == "T2"
     assert aomori[-1].msg_type == "Cancel" and "passed" in aomori[-1].headline
     assert list(manager.events) == ["T1"]
+
+
+def test_a_region_warned_on_a_biased_early_prediction_is_withdrawn_once_the_prediction_settles() -> None:
+    # The predicted path runs 60 km south of the truth until 150 s after launch (as a boost-phase
+    # prediction may), then on the truth with a narrow corridor.
+    settle_s = 150.0
+    tracks = tracks_from_truth(
+        irbm(),
+        width_km=lambda s: 8.0 if s < settle_s else 2.0,
+        offset_km=lambda s: 60.0 if s < settle_s else 0.0,
+    )
+    alerts = issue_alerts(tracks)
+    launch = irbm().launch_time
+    first = {a.region_code: a.sent - launch for a in alerts if a.msg_type == "Alert"}
+    cancel = {a.region_code: a.sent - launch for a in alerts if a.msg_type == "Cancel"}
+    extra = set(first) - {"JP-02"}
+    assert "JP-02" in first and extra, "the biased prediction should warn a neighbour of Aomori"
+    q = warning_quality(alerts, truth_of(irbm()))
+    aomori_passed = q["regions"]["JP-02"]["true_time"] - launch
+    for code in extra:  # withdrawn soon after the prediction settled, long before the missile passed
+        assert settle_s < cancel[code] < settle_s + 45.0 < aomori_passed
+    assert cancel["JP-02"] > aomori_passed  # Aomori's alert holds until the missile has passed
