@@ -165,3 +165,26 @@ def test_anomalies_are_stamped_when_evident_not_when_they_began(small_run):
         assert body["time"] <= m["time"] <= body["end_time"]
         if body["kind"] == "loitering":
             assert m["time"] - body["time"] >= min(7200.0, body["end_time"] - body["time"])
+
+
+def test_every_view_message_is_signed_by_the_hub(tmp_path):
+    """A partner can check each message it holds against the hub's public key in keys.json."""
+    import base64
+
+    import msgspec
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from meshwarn.share.audit import view_canonical
+    from meshwarn.share.messages import ViewMessage
+    from meshwarn.share.signing import HUB, verify_bytes
+
+    base, out = tmp_path / "sim", tmp_path / "shared"
+    assert main(["maritime", "simulate", str(SMALL), "--out", str(base)]) == 0
+    assert main(["maritime", "run", str(base), "--agreements", "trilateral", "--out", str(out)]) == 0
+    raw = base64.b64decode(json.loads((out / "keys.json").read_text())[HUB])
+    hub = Ed25519PublicKey.from_public_bytes(raw)
+    lines = (out / "views" / "JPN.jsonl").read_bytes().splitlines()
+    messages = [msgspec.json.decode(line, type=ViewMessage) for line in lines]
+    assert messages and all(verify_bytes(hub, view_canonical(m), m.signature) for m in messages)
+    tampered = msgspec.structs.replace(messages[0], partner="KOR")
+    assert not verify_bytes(hub, view_canonical(tampered), tampered.signature)

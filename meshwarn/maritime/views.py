@@ -90,13 +90,30 @@ class ViewWriter:
         )  # fmt: skip
 
     def write(self, directory: Path) -> dict[str, int]:
+        """views/<P>.jsonl, each message numbered and signed with a hub key whose public half
+        goes to keys.json, so a partner can check that what it holds came from the hub unaltered."""
+        import base64
+        import json
+
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        from meshwarn.share.audit import view_canonical
+        from meshwarn.share.signing import HUB, raw_public, sign_bytes
+
+        key = Ed25519PrivateKey.generate()
+        (Path(directory) / "keys.json").write_text(
+            json.dumps({HUB: base64.b64encode(raw_public(key)).decode()}, indent=1)
+        )
         folder = Path(directory) / VIEWS
         folder.mkdir(parents=True, exist_ok=True)
         counts = {}
         for partner, messages in self.messages.items():
             messages.sort(key=lambda m: (m.release, m.kind, m.ref))
             numbered = [msgspec.structs.replace(m, seq=n) for n, m in enumerate(messages, start=1)]
-            counts[partner] = write_jsonl(folder / f"{partner}.jsonl", numbered)
+            signed = [
+                msgspec.structs.replace(m, signature=sign_bytes(key, view_canonical(m))) for m in numbered
+            ]
+            counts[partner] = write_jsonl(folder / f"{partner}.jsonl", signed)
         return counts
 
 
