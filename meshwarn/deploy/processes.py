@@ -188,8 +188,16 @@ async def replay(the_hub: Hub, bus: NatsBus, consumer: str = "hub_report_all") -
 
 
 async def hub(
-    url: str, agreements_source: str, directory: Path, tracker: str = "default", resume: bool = False
+    url: str,
+    agreements_source: str,
+    directory: Path,
+    tracker: str = "default",
+    resume: bool = False,
+    exercise_clock: bool = False,
 ) -> int:
+    """The hub process. Live, it keeps its own clock: a node's ``arrival`` header is trusted only
+    with ``exercise_clock`` (a simulated exercise paced by meshwarn's own nodes), since a partner
+    that could set the hub's clock could skip agreed delays and the freshness window."""
     from meshwarn.share.commands import default_tracker_factory, default_warn_hook
     from meshwarn.share.run import QUARANTINE, fresh_store
 
@@ -204,8 +212,9 @@ async def hub(
     store = fresh_store(directory)
     bus = await NatsBus.connect(url, name="hub", partners=sorted(agreements.partners), **HUB_CONSUMER)
     the_hub = Hub(
-        agreements, read_public(directory), read_private(directory, HUB), factory, bus, store, warn=warn
-    )
+        agreements, read_public(directory), read_private(directory, HUB), factory, bus, store, warn=warn,
+        clock=None if exercise_clock else time.time,
+    )  # fmt: skip
     if resume:
         print(f"hub: rebuilt from {await replay(the_hub, bus)} acknowledged reports", flush=True)
     await the_hub.start()
@@ -387,7 +396,14 @@ def register(top: argparse._SubParsersAction) -> None:
     hub_cmd.add_argument(
         "--resume", action="store_true", help="after a crash: rebuild from acknowledged reports"
     )
-    hub_cmd.set_defaults(func=lambda a: asyncio.run(hub(a.bus, a.agreements, a.dir, a.tracker, a.resume)))
+    hub_cmd.add_argument(
+        "--exercise-clock",
+        action="store_true",
+        help="trust the nodes' simulated arrival times (exercises only; live, the hub keeps its own clock)",
+    )
+    hub_cmd.set_defaults(
+        func=lambda a: asyncio.run(hub(a.bus, a.agreements, a.dir, a.tracker, a.resume, a.exercise_clock))
+    )
 
 
 def _main(argv: list[str]) -> int:
@@ -396,7 +412,10 @@ def _main(argv: list[str]) -> int:
         partner, url, directory, speed, start_at = argv[1:6]
         return asyncio.run(node(partner, url, Path(directory), speed, float(start_at)))
     url, agreements, directory, tracker = argv[1:5]
-    return asyncio.run(hub(url, agreements, Path(directory), tracker, resume="--resume" in argv))
+    # Spawned by run_over_nats for a simulated exercise: the nodes' arrival headers are exercise time.
+    return asyncio.run(
+        hub(url, agreements, Path(directory), tracker, resume="--resume" in argv, exercise_clock=True)
+    )
 
 
 if __name__ == "__main__":

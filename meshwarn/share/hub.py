@@ -197,14 +197,15 @@ class Hub:
     # --- the pipeline ---
 
     async def handle(self, subject: str, payload: bytes, arrival: float) -> None:
-        self.now = max(self.now, arrival)
         try:
             report = self.verifier.check(subject, payload, arrival)
             self._store_report(report, subject, payload, arrival)
         except guard.Rejected as rejected:
+            # Refused input never moves the hub's clock: it could release held messages early.
             await self._quarantine(subject, payload, arrival, rejected)
-        else:
-            await self._accept(report, payload, arrival)
+            return
+        self.now = max(self.now, arrival)
+        await self._accept(report, payload, arrival)
         if arrival - self.last_tick >= self.tick_s:
             self.last_tick = arrival
             for grp in self.groups:
