@@ -77,3 +77,35 @@ def test_live_stream_delivers_appended_lines(exercise: Path) -> None:
             text = response.read().decode()
         data = [json.loads(line[6:]) for line in text.splitlines() if line.startswith("data: ")]
         assert [m["id"] for m in data] == ["T2"]
+
+
+def test_sensors_are_shown_only_to_their_own_partner(exercise: Path) -> None:
+    sensors = [
+        {"name": "JPN-DDG-177", "partner": "JPN", "kind": "ship_radar", "lat": 39.6, "lon": 134.8},
+        {"name": "KOR-GREENPINE", "partner": "KOR", "kind": "ground_radar", "lat": 36.5, "lon": 126.8},
+    ]
+    (exercise / "truth.json").write_text(json.dumps({"scenario": "t", "sensors": sensors}))
+    credentials = Credentials.generate(["JPN", "KOR"])
+    secret = {role: s for s, role in credentials.by_secret.items()}
+    with running(create_app(ViewSource(exercise), credentials)) as base:
+        _, kor = _get(f"{base}/api/scenario", secret["KOR"])
+        assert [s["name"] for s in kor["sensors"]] == ["KOR-GREENPINE"]
+        _, control = _get(f"{base}/api/scenario", secret[CONTROL])
+        assert len(control["sensors"]) == 2
+
+
+def test_bad_stream_parameters_are_refused_not_crashed(exercise: Path) -> None:
+    credentials = Credentials.generate(["JPN", "KOR"])
+    secret = {role: s for s, role in credentials.by_secret.items()}
+    with running(create_app(ViewSource(exercise), credentials)) as base:
+        for query in ("offset=-5", "offset=x", "max_s=abc", "max_s=-1"):
+            assert _get(f"{base}/api/views/JPN/stream?{query}", secret["JPN"])[0] == 400
+
+
+def test_credentials_file_is_owner_only(tmp_path: Path) -> None:
+    import stat
+
+    path = tmp_path / "web-credentials.json"
+    Credentials.generate(["JPN"]).save(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert Credentials.load(path).role_of(next(iter(json.loads(path.read_text()).values()))) == "JPN"

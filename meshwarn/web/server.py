@@ -56,8 +56,11 @@ class Credentials:
         return found
 
     def save(self, path: Path) -> None:
-        path.write_text(json.dumps({role: s for s, role in self.by_secret.items()}, indent=2))
-        os.chmod(path, 0o600)
+        # Created owner-only from the first byte (never readable by others, not even briefly).
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps({role: s for s, role in self.by_secret.items()}, indent=2))
 
     @classmethod
     def load(cls, path: Path) -> Credentials:
@@ -122,8 +125,9 @@ class ViewSource:
         messages = [json.loads(line) for line in data[:end].splitlines() if line.strip()]
         return messages, offset + end
 
-    def scenario_info(self) -> dict:
-        """Sensors and exercise window from truth.json (sensor sites are public)."""
+    def scenario_info(self, role: str) -> dict:
+        """The exercise window, and the sensors of the caller's own partner (all for control):
+        which ships and radars another partner brought to an exercise is that partner's to share."""
         truth_path = self.directory / "truth.json"
         if not truth_path.exists():
             return {"sensors": [], "start_time": None, "end_time": None, "scenario": ""}
@@ -132,7 +136,7 @@ class ViewSource:
             "scenario": truth.get("scenario", ""),
             "start_time": truth.get("start_time"),
             "end_time": truth.get("end_time"),
-            "sensors": truth.get("sensors", []),
+            "sensors": [s for s in truth.get("sensors", []) if role in (CONTROL, s.get("partner"))],
         }
 
 
@@ -203,9 +207,10 @@ def create_app(source: ViewSource, credentials: Credentials) -> Starlette:
         return Response(regions_cache[0], media_type="application/geo+json")
 
     async def scenario(request: Request) -> Response:
-        if role(request) is None:
+        who = role(request)
+        if who is None:
             return JSONResponse({"error": "sign in first"}, status_code=401)
-        return JSONResponse(source.scenario_info())
+        return JSONResponse(source.scenario_info(who))
 
     async def messages(request: Request) -> Response:
         partner = request.path_params["partner"]
@@ -223,9 +228,11 @@ def create_app(source: ViewSource, credentials: Credentials) -> Starlette:
             return refused
         try:
             offset = int(request.query_params.get("offset", "0"))
+            max_s = float(request.query_params.get("max_s", "3600"))
         except ValueError:
-            return JSONResponse({"error": "offset must be an integer"}, status_code=400)
-        max_s = float(request.query_params.get("max_s", "3600"))
+            return JSONResponse({"error": "offset must be an integer, max_s a number"}, status_code=400)
+        if offset < 0 or not max_s >= 0:
+            return JSONResponse({"error": "offset and max_s must not be negative"}, status_code=400)
 
         async def events() -> AsyncIterator[bytes]:
             nonlocal offset
