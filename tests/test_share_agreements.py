@@ -1,5 +1,7 @@
 """Agreements files: the shipped ones mean what they say; bad ones are refused naming the line."""
 
+from pathlib import Path
+
 import pytest
 
 from meshwarn.errors import InputError
@@ -92,3 +94,25 @@ def test_two_agreements_with_different_terms_for_the_same_flow_contradict() -> N
         parse(text, "x.toml")
     same = text.replace("round_km = 5", "round_km = 10, delay_s = 60")
     assert parse(same).terms("KOR", "JPN", "unit") is not None
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (("freshness_s = 60", "freshness_s = nan"), "finite"),
+        (("freshness_s = 60", "freshness_s = inf"), "finite"),
+        (("delay_s = 60", "delay_s = inf"), "finite"),
+        (('KOR = "Republic of Korea"', 'HUB = "a partner named like the hub"'), "reserved"),
+    ],
+)
+def test_values_that_would_switch_a_check_off_are_refused(edit, message) -> None:
+    text = (Path(__file__).parents[1] / "meshwarn" / "agreements" / "two-dyads.toml").read_text()
+    assert edit[0] in text
+    with pytest.raises(InputError, match=message):
+        parse(text.replace(edit[0], edit[1], 1))
+
+
+def test_a_single_exclusion_table_is_a_clear_error() -> None:
+    text = (Path(__file__).parents[1] / "meshwarn" / "agreements" / "two-dyads.toml").read_text()
+    with pytest.raises(InputError, match="exclusion"):
+        parse(text.replace("[[exclusion]]", "[exclusion]"))

@@ -36,6 +36,7 @@ covered; the picture's products go out only if their kind is covered from every 
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -192,6 +193,10 @@ class _Parser:
                 self.line_of("partners", None, None), "a [partners] table naming partners is required"
             )
         for code, title in table.items():
+            if code == "HUB":  # the hub's own key and NATS account go by this name
+                raise self.fail(
+                    self.line_of("partners", None, code), "partner code HUB is reserved for the hub"
+                )
             if not _PARTNER.match(code) or not isinstance(title, str):
                 raise self.fail(
                     self.line_of("partners", None, code), f'partner {code!r}: want ISO alpha-3 = "name"'
@@ -201,8 +206,10 @@ class _Parser:
     def hub(self, data: dict[str, Any]) -> float:
         table = data.get("hub", {})
         value = table.get("freshness_s", DEFAULT_FRESHNESS_S) if isinstance(table, dict) else None
-        if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-            raise self.fail(self.line_of("hub", None, "freshness_s"), "hub.freshness_s must be a number > 0")
+        if not _finite(value) or value <= 0:
+            raise self.fail(
+                self.line_of("hub", None, "freshness_s"), "hub.freshness_s must be a finite number > 0"
+            )
         return float(value)
 
     def members(self, table: str, index: int, value: Any, partners: dict[str, str]) -> list[str]:
@@ -218,7 +225,10 @@ class _Parser:
 
     def exclusions(self, data: dict[str, Any], partners: dict[str, str]) -> dict[frozenset[str], int]:
         pairs: dict[frozenset[str], int] = {}
-        for index, table in enumerate(data.get("exclusion", [])):
+        tables = data.get("exclusion", [])
+        if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+            raise self.fail(self.line_of("exclusion", None, None), "exclusions are [[exclusion]] tables")
+        for index, table in enumerate(tables):
             members = self.members("exclusion", index, table.get("members"), partners)
             for a, b in permutations(members, 2):
                 pairs[frozenset((a, b))] = index
@@ -281,8 +291,8 @@ class _Parser:
         delay_s = cover.get("delay_s", 0.0)
         impact_only = cover.get("impact_only", False)
         for key, value in (("round_km", round_km), ("delay_s", delay_s)):
-            if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-                raise self.fail(line, f"agreement {name!r}: {key} must be a number >= 0")
+            if not _finite(value) or value < 0:
+                raise self.fail(line, f"agreement {name!r}: {key} must be a finite number >= 0")
         if not isinstance(impact_only, bool):
             raise self.fail(line, f"agreement {name!r}: impact_only must be true or false")
         if impact_only and kind != "tracks":
@@ -290,3 +300,8 @@ class _Parser:
         if round_km and kind in ("alerts", "ir"):
             raise self.fail(line, f"agreement {name!r}: round_km does not apply to {kind}")
         return kind, Terms(name, float(round_km), float(delay_s), impact_only)
+
+
+def _finite(value: Any) -> bool:
+    """A real number: not a bool, not NaN or infinite (which would switch a check off)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
