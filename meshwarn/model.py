@@ -65,6 +65,9 @@ class RadarPlot(Struct, frozen=True, tag="radar", forbid_unknown_fields=True):
     sigma_elevation_deg: Positive
     range_rate_mps: float | None = None
     sigma_range_rate_mps: Positive | None = None
+    # On a ship or aircraft: the plot then also tells where that unit is (the guard applies the
+    # own-unit-position terms to it).
+    sensor_moving: bool = False
 
 
 class InfraredLos(Struct, frozen=True, tag="ir", forbid_unknown_fields=True):

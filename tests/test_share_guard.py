@@ -65,3 +65,32 @@ def test_a_product_takes_the_strictest_terms_of_its_originators() -> None:
     dyads = load("two-dyads")
     assert product_terms(("KOR", "USA"), "JPN", "tracks", dyads) is None  # KOR's part is not covered
     assert product_terms(("JPN", "USA"), "JPN", "tracks", dyads) is not None
+
+
+def test_a_ship_radar_plot_goes_out_at_the_own_unit_terms() -> None:
+    """A plot carries its ship's position: it may not tell a partner more than the unit terms do."""
+    import msgspec
+
+    from meshwarn.share.agreements import load
+    from meshwarn.share.guard import raw_recipients, redact_report
+    from meshwarn.share.testing import radar_report
+
+    agreements = load("trilateral")  # radar in full and at once; own units rounded to 10 km, 60 s late
+    plot = radar_report("r1", "JPN", ("JPN", "USA", "KOR"), 1000.0)
+    ground = dict(raw_recipients(plot, agreements))
+    assert ground["USA"].round_km == 0 and ground["USA"].delay_s == 0
+    ship = msgspec.structs.replace(plot, body=msgspec.structs.replace(plot.body, sensor_moving=True))
+    terms = dict(raw_recipients(ship, agreements))
+    assert terms["USA"].round_km >= 10 and terms["USA"].delay_s >= 60
+    sent = redact_report(ship, terms["USA"].round_km).body
+    assert (sent.sensor_lat, sent.sensor_lon) != (ship.body.sensor_lat, ship.body.sensor_lon)
+
+
+def test_rounding_an_ais_report_drops_the_raw_sentence() -> None:
+    from meshwarn.model import AisPosition, Label, Report
+    from meshwarn.share.guard import redact_report
+
+    body = AisPosition(time=1.0, mmsi=440123456, lat=37.54321, lon=129.98765, raw="!AIVDM,1,1,,A,exact,0*00")
+    report = Report(id="a1", label=Label("KOR", "UNCLASSIFIED", ("KOR", "JPN")), sent=1.0, body=body)
+    sent = redact_report(report, 10.0).body
+    assert sent.raw == "" and (sent.lat, sent.lon) != (37.54321, 129.98765)

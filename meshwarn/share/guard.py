@@ -112,12 +112,28 @@ def visible_to(report: Report, agreements: Agreements) -> frozenset[str]:
 def raw_recipients(report: Report, agreements: Agreements) -> list[tuple[str, Terms]]:
     """Partners (other than the originator) to forward the raw report to, with the terms."""
     origin, kind = report.label.originator, report.kind
+    moving = getattr(report.body, "sensor_moving", False)
     out = []
     for partner in sorted(set(report.label.releasable_to) - {origin}):
         terms = agreements.terms(origin, partner, kind)
+        if terms is not None and moving:
+            # A plot from a ship's radar also says where the ship is: the own-unit terms apply too,
+            # and without a unit channel the plot does not go (its tracks still do).
+            terms = _strictest(terms, agreements.terms(origin, partner, "unit"))
         if terms is not None:
             out.append((partner, terms))
     return out
+
+
+def _strictest(a: Terms, b: Terms | None) -> Terms | None:
+    if b is None:
+        return None
+    return Terms(
+        agreement=" + ".join(sorted({a.agreement, b.agreement})),
+        round_km=max(a.round_km, b.round_km),
+        delay_s=max(a.delay_s, b.delay_s),
+        impact_only=a.impact_only or b.impact_only,
+    )
 
 
 def product_terms(
@@ -161,6 +177,8 @@ def redact_report(report: Report, km: float) -> Report:
     elif hasattr(body, "lat"):
         lat, lon = round_latlon(body.lat, body.lon, km)
         body = msgspec.structs.replace(body, lat=lat, lon=lon)
+    if getattr(body, "raw", None):  # the original AIS sentence would give the exact position back
+        body = msgspec.structs.replace(body, raw="")
     return msgspec.structs.replace(report, body=body, signature="")
 
 

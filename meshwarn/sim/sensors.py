@@ -312,6 +312,7 @@ def _radar_report(
         sigma_elevation_deg=spec.sigma_elevation_deg,
         range_rate_mps=float(rate) if with_rate else None,
         sigma_range_rate_mps=spec.sigma_range_rate_mps,
+        sensor_moving=isinstance(sensor, ShipRadar),
     )
     return Report(id=f"{sensor.name}-{k:06d}", label=sensor.label, sent=time, body=body)
 
