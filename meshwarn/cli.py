@@ -7,6 +7,7 @@ everything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 
 from meshwarn import demo
@@ -55,9 +56,21 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"meshwarn: error: {exc}", file=sys.stderr)
         return 2
+    except (OSError, UnicodeDecodeError, sqlite3.DatabaseError) as exc:
+        # A file that is missing, unreadable, a directory, or not what it claims to be.
+        print(f"meshwarn: error: {_describe(exc)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("meshwarn: interrupted", file=sys.stderr)
         return 130
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not a text file ({exc.reason} at byte {exc.start})"
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 if __name__ == "__main__":

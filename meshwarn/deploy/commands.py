@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from meshwarn.argtypes import port, port_or_zero
 from meshwarn.deploy import nats_config, processes
 from meshwarn.errors import InputError
 
@@ -21,8 +22,10 @@ def register(top: argparse._SubParsersAction, exercise: argparse._SubParsersActi
     )
     cfg.add_argument("--out", required=True, type=Path, help="directory to write into")
     cfg.add_argument("--host", default="127.0.0.1", help="address the hub server listens on")
-    cfg.add_argument("--port", type=int, default=4222, help="client port")
-    cfg.add_argument("--leaf-port", type=int, default=7422, help="leaf-node port for partner sites (0: none)")
+    cfg.add_argument("--port", type=port, default=4222, help="client port")
+    cfg.add_argument(
+        "--leaf-port", type=port_or_zero, default=7422, help="leaf-node port for partner sites (0: none)"
+    )
     cfg.add_argument(
         "--force", action="store_true", help="overwrite an existing config (new passwords for all)"
     )

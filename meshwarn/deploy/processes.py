@@ -209,8 +209,9 @@ async def hub(
     else:
         factory, warn = default_tracker_factory(), default_warn_hook()
     stop = _stop_event()
-    store = fresh_store(directory)
+    # Connect first: a hub that cannot reach its server must leave the existing store as it was.
     bus = await NatsBus.connect(url, name="hub", partners=sorted(agreements.partners), **HUB_CONSUMER)
+    store = fresh_store(directory)
     the_hub = Hub(
         agreements, read_public(directory), read_private(directory, HUB), factory, bus, store, warn=warn,
         clock=None if exercise_clock else time.time,

@@ -74,6 +74,13 @@ def scenario_path(text: str) -> Path:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from meshwarn.maritime.ais import ingest
 
+    for option, target in (("--out", args.out), ("--quarantine", args.quarantine)):
+        if (
+            target is not None
+            and Path(args.source).exists()
+            and target.resolve() == Path(args.source).resolve()
+        ):
+            raise InputError(f"{option} {target} is the input: it would be overwritten")
     decoder = ingest(args.source, idle_s=args.idle, max_lines=args.max, keep_messages=args.out is not None)
     if args.out:
         write_jsonl(args.out, decoder.decoded)
@@ -157,6 +164,8 @@ def _centre(deliveries) -> tuple[float, float]:
 
 
 def cmd_fuse(args: argparse.Namespace) -> int:
+    if not args.snapshot_s > 0:
+        raise InputError("--snapshot-s must be > 0")
     count, anomalies = fuse_directory(args.directory, args.snapshot_s)
     kinds: dict[str, int] = {}
     for a in anomalies:
@@ -196,6 +205,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise InputError("--snapshot-s must be > 0")
     source = Path(args.scenario)
     if source.is_dir():
+        io.read_deliveries(source)  # all of it readable before anything is copied over --out
         if source.resolve() != args.out.resolve():
             args.out.mkdir(parents=True, exist_ok=True)
             for name in (io.REPORTS, "scenario.toml", io.TRUTH):

@@ -80,11 +80,12 @@ def load_deliveries(scenario: str, out: Path, seed: int | None):  # noqa: ANN201
     if source.is_dir():
         if not (source / exercise.REPORTS).exists():
             raise InputError(f"{source}: no {exercise.REPORTS} (not a simulated exercise directory)")
+        deliveries = list(exercise.read_deliveries(source))  # all of it readable before anything is copied
         out.mkdir(parents=True, exist_ok=True)
         for name in (exercise.REPORTS, exercise.TRUTH, exercise.SCENARIO):
             if (source / name).exists() and source.resolve() != out.resolve():
                 shutil.copyfile(source / name, out / name)
-        return list(exercise.read_deliveries(source))
+        return deliveries
     from meshwarn.sim.scenario import load_scenario
     from meshwarn.sim.simulate import simulate, write
 

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from meshwarn.argtypes import positive
 from meshwarn.errors import InputError
 from meshwarn.sim.flight import solve_burnout, solve_launch
 
@@ -20,7 +21,7 @@ def register(top: argparse._SubParsersAction, exercise: argparse._SubParsersActi
     fly.add_argument("--flight-path-deg", type=float, help="burnout flight-path angle, with --burnout-speed")
     fly.add_argument("--booster", choices=["srbm", "irbm", "slbm", "icbm"], help="default: by size")
     fly.add_argument("--track", action="store_true", help="include the ground track")
-    fly.add_argument("--track-step", type=float, default=10.0, metavar="S")
+    fly.add_argument("--track-step", type=positive, default=10.0, metavar="S")
     fly.add_argument("--json", action="store_true", help="print JSON (default: a short text)")
     fly.set_defaults(func=cmd_fly)
 

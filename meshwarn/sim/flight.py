@@ -552,7 +552,12 @@ def solve_burnout(
         def miss(lk: float) -> float:
             return burnout(kick, math.exp(lk))[0] - burnout_speed_mps
 
-        return math.exp(brentq(miss, math.log(0.02), math.log(20.0), xtol=1e-7))
+        try:
+            return math.exp(brentq(miss, math.log(0.02), math.log(20.0), xtol=1e-7))
+        except ValueError:  # no thrust scale brackets the speed at this kick
+            raise InputError(
+                f"a {boost.name} cannot burn out at {burnout_speed_mps:g} m/s and {flight_path_deg:g} deg"
+            ) from None
 
     def fpa_miss(kick: float) -> float:
         return burnout(kick, scale_for_speed(kick))[1] - flight_path_deg

@@ -67,26 +67,33 @@ def cmd_fuse(args: argparse.Namespace) -> int:
     encoder = msgspec.json.Encoder()
     emitted = 0
     ids: set[str] = set()
-    with (
-        (Path(args.dir) / ex.TRACKS).open("wb") as out,
-        Progress(
-            TextColumn("fusing"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[tracks]} tracks"),
-            TimeElapsedColumn(), disable=args.quiet,
-        ) as progress,
-    ):  # fmt: skip
-        task = progress.add_task("fuse", total=total, tracks=0)
-        for arrival, reports in _batches(ex.read_deliveries(args.dir)):
-            changed = tracker.process_batch(reports, arrival)
-            if next_picture is None or arrival >= next_picture:
-                next_picture = arrival + args.picture_every
-                changed += [t for t in tracker.tracks(arrival) if t.status == "coasting"]
-            for track in changed:
-                out.write(encoder.encode(track))
-                out.write(b"\n")
-                emitted += 1
-                if track.status in ("confirmed", "coasting"):
-                    ids.add(track.id)
-            progress.update(task, advance=len(reports), tracks=len(ids))
+    final = Path(args.dir) / ex.TRACKS
+    partial = final.with_suffix(".jsonl.partial")  # the old tracks stay until this run succeeds
+    try:
+        with (
+            partial.open("wb") as out,
+            Progress(
+                TextColumn("fusing"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[tracks]} tracks"),
+                TimeElapsedColumn(), disable=args.quiet,
+            ) as progress,
+        ):  # fmt: skip
+            task = progress.add_task("fuse", total=total, tracks=0)
+            for arrival, reports in _batches(ex.read_deliveries(args.dir)):
+                changed = tracker.process_batch(reports, arrival)
+                if next_picture is None or arrival >= next_picture:
+                    next_picture = arrival + args.picture_every
+                    changed += [t for t in tracker.tracks(arrival) if t.status == "coasting"]
+                for track in changed:
+                    out.write(encoder.encode(track))
+                    out.write(b"\n")
+                    emitted += 1
+                    if track.status in ("confirmed", "coasting"):
+                        ids.add(track.id)
+                progress.update(task, advance=len(reports), tracks=len(ids))
+        partial.replace(final)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     print(
         f"fused {total} reports into {len(ids)} confirmed tracks ({emitted} track updates; "
         f"{tracker.late_reports} late reports filtered in) -> {Path(args.dir) / ex.TRACKS}"

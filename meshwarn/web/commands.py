@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from meshwarn.argtypes import port
 from meshwarn.errors import InputError
 
 
@@ -16,7 +17,7 @@ def register(top: argparse._SubParsersAction, exercise: argparse._SubParsersActi
         "(e.g. the maritime picture of `maritime run`); read once, not followed live",
     )  # fmt: skip
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--port", type=port, default=8765)
     serve.add_argument("--live", action="store_true", help="follow the views as a running hub writes them")
     serve.set_defaults(func=cmd_serve)
 

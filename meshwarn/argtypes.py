@@ -1,0 +1,37 @@
+"""argparse types for values the commands share: a bad value is a one-line usage error (exit 2)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+
+def port(text: str) -> int:
+    """A TCP port to listen on or connect to, 1..65535."""
+    return _int_in(text, 1, 65535, "a port number 1..65535")
+
+
+def port_or_zero(text: str) -> int:
+    """A port, or 0 for none."""
+    return _int_in(text, 0, 65535, "a port number 1..65535, or 0 for none")
+
+
+def positive(text: str) -> float:
+    """A finite number > 0 (a step, an interval)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r}: want a finite number > 0")
+    return value
+
+
+def _int_in(text: str, low: int, high: int, want: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: want {want}") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{text!r}: want {want}")
+    return value
