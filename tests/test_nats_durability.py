@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from meshwarn.bus.base import Msg
-from meshwarn.bus.nats import NatsBus
+from meshwarn.bus.nats import NatsBus, _during_election
 from meshwarn.deploy import server
 from tests.nats_support import account_server, read_log
 
@@ -124,7 +124,7 @@ def test_cluster_keeps_every_acknowledged_report_when_the_leader_dies(cluster) -
         for i in range(300):
             ident = f"JPN-{i}"
             if i == 100:  # mid-publishing: kill the stream leader
-                info = await bus.js.stream_info("REPORTS")
+                info = await _during_election(lambda: bus.js.stream_info("REPORTS"))
                 assert info.config.num_replicas == 3
                 killed = info.cluster.leader
                 by_name[killed].kill()
@@ -145,7 +145,7 @@ def test_cluster_keeps_every_acknowledged_report_when_the_leader_dies(cluster) -
         reader = await NatsBus.connect(url, name="reader", replicas=3)
         await reader.subscribe("report.JPN.>", keep, durable="audit_reader")
         await reader.drain(30)
-        info = await reader.js.stream_info("REPORTS")
+        info = await _during_election(lambda: reader.js.stream_info("REPORTS"))
         assert info.cluster.leader != killed
         await reader.close()
         await bus.close()

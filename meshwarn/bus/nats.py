@@ -373,7 +373,7 @@ class NatsBus(Bus):
         )
         if durable:
             try:
-                info = await self.js.consumer_info(stream, durable)
+                info = await _during_election(lambda: self.js.consumer_info(stream, durable))
             except nats.js.errors.NotFoundError:
                 pass
             else:  # resume: bind to the existing ack floor
@@ -382,7 +382,7 @@ class NatsBus(Bus):
                         f"durable {durable!r} exists for {info.config.filter_subject!r}, not {pattern!r}"
                     )
                 return durable, False
-        info = await self.js.add_consumer(stream, config)
+        info = await _during_election(lambda: self.js.add_consumer(stream, config))
         return info.name, durable is None
 
     async def drain(self, timeout_s: float | None = None) -> None:
