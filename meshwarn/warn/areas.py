@@ -108,7 +108,13 @@ def _hulls(gt: np.ndarray, w: np.ndarray, k: int = 17) -> np.ndarray:
     cy = np.concatenate([y[:, :1] + r1 * np.sin(a1), y[:, 1:] + r2 * np.sin(a2)], axis=1)
     if inside.any():
         full = np.linspace(0.0, 2.0 * math.pi, 2 * k, endpoint=False)[None, :]
-        rb = np.where(big == 0, r1.ravel(), r2.ravel())[inside, None]
+        # The big circle, widened when the small one pokes out of it (their edges nearly touch,
+        # so no outer tangents exist for the scaled radii): it must hold both ends.
+        small = np.minimum(w[:-1], w[1:])[inside, None]
+        rb = np.maximum(
+            np.where(big == 0, r1.ravel(), r2.ravel())[inside, None],
+            (d[inside] + small) / math.cos(math.pi / (2 * k)),
+        )
         xb, yb = x[inside, big[inside]][:, None], y[inside, big[inside]][:, None]
         cx[inside], cy[inside] = xb + rb * np.cos(full), yb + rb * np.sin(full)
     lat, lon = aeqd_inverse(lat0, lon0, cx, cy)
