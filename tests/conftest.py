@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# No per-example deadline (a loaded 2-core machine is not a bug); in CI, a fixed sequence of
+# examples, so that a run is reproducible (explore locally: the default profile is random).
+settings.register_profile("meshwarn", deadline=None)
+settings.register_profile("ci", deadline=None, derandomize=True)
+settings.load_profile("ci" if os.environ.get("CI") else "meshwarn")
 
 SMALL_SCENARIO = Path(__file__).parent / "data" / "browser-srbm.toml"
 
