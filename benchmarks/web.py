@@ -21,18 +21,10 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 
 from benchmarks.machine import describe  # noqa: E402
 from meshwarn.web.server import Credentials, ViewSource, create_app  # noqa: E402
-from tests.webserver import running  # noqa: E402
+from tests.webserver import CHROMIUM, CHROMIUM_ARGS, running  # noqa: E402
 
 TRACKS = 200
 DURATION_S = 20
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def track_line(i: int, t: float) -> str:
@@ -75,7 +67,7 @@ def main() -> None:
             running(create_app(ViewSource(directory, live=True), credentials)) as base,
             sync_playwright() as p,
         ):
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.goto(base + "/")
             page.fill("#credential", secret)

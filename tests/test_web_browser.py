@@ -15,18 +15,9 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from meshwarn.web.server import CONTROL, Credentials, ViewSource, create_app
-from tests.webserver import running
+from tests.webserver import CHROMIUM, CHROMIUM_ARGS, running
 
 ARTIFACTS = Path(__file__).parents[1] / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="module")

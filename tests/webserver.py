@@ -10,6 +10,17 @@ from contextlib import contextmanager
 
 import uvicorn
 
+# Debian's chromium, headless, kept off the network (this machine has none).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
 
 def free_port() -> int:
     with socket.socket() as s:
