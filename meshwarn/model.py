@@ -45,7 +45,7 @@ class Label(Struct, frozen=True, forbid_unknown_fields=True):
 # --- observations (the body of a report) -----------------------------------
 
 
-class RadarPlot(Struct, frozen=True, tag="radar", forbid_unknown_fields=True):
+class RadarPlot(Struct, frozen=True, tag="radar", forbid_unknown_fields=True, omit_defaults=True):
     """One radar detection, in the sensor's local east-north-up frame.
 
     The sensor's own position at the time of the plot travels with it, so a
@@ -70,7 +70,7 @@ class RadarPlot(Struct, frozen=True, tag="radar", forbid_unknown_fields=True):
     sensor_moving: bool = False
 
 
-class InfraredLos(Struct, frozen=True, tag="ir", forbid_unknown_fields=True):
+class InfraredLos(Struct, frozen=True, tag="ir", forbid_unknown_fields=True, omit_defaults=True):
     """An angles-only line of sight from a space-based infrared sensor to a hot plume.
 
     Azimuth and elevation are in the east-north-up frame at the satellite's
@@ -88,7 +88,7 @@ class InfraredLos(Struct, frozen=True, tag="ir", forbid_unknown_fields=True):
     intensity: NonNegative = 0.0
 
 
-class UnitPosition(Struct, frozen=True, tag="unit", forbid_unknown_fields=True):
+class UnitPosition(Struct, frozen=True, tag="unit", forbid_unknown_fields=True, omit_defaults=True):
     """A partner's own ship or aircraft reporting where it is."""
 
     time: float
@@ -100,7 +100,7 @@ class UnitPosition(Struct, frozen=True, tag="unit", forbid_unknown_fields=True):
     course_deg: float
 
 
-class AisPosition(Struct, frozen=True, tag="ais", forbid_unknown_fields=True):
+class AisPosition(Struct, frozen=True, tag="ais", forbid_unknown_fields=True, omit_defaults=True):
     """An AIS position report (message types 1, 2, 3, 18, 19, 27) as a vessel broadcast it.
 
     Unavailable speed, course or heading are None; ``raw`` keeps the NMEA sentence(s) when known.
@@ -119,7 +119,7 @@ class AisPosition(Struct, frozen=True, tag="ais", forbid_unknown_fields=True):
     raw: str = ""
 
 
-class AisStatic(Struct, frozen=True, tag="ais_static", forbid_unknown_fields=True):
+class AisStatic(Struct, frozen=True, tag="ais_static", forbid_unknown_fields=True, omit_defaults=True):
     """AIS static and voyage data (message types 5, 19 and 24) for one MMSI."""
 
     time: float
@@ -138,7 +138,7 @@ class AisStatic(Struct, frozen=True, tag="ais_static", forbid_unknown_fields=Tru
 SurfaceSensorKind = Literal["coastal_radar", "patrol_aircraft", "satellite"]
 
 
-class SurfaceDetection(Struct, frozen=True, tag="surface", forbid_unknown_fields=True):
+class SurfaceDetection(Struct, frozen=True, tag="surface", forbid_unknown_fields=True, omit_defaults=True):
     """A vessel seen by radar or imagery: where, when and how long, but not who."""
 
     time: float
@@ -156,8 +156,11 @@ AnomalyKind = Literal["dark_vessel", "ais_gap", "spoofing", "loitering", "rendez
 Observation = RadarPlot | InfraredLos | UnitPosition | AisPosition | AisStatic | SurfaceDetection
 
 
-class Report(Struct, frozen=True, forbid_unknown_fields=True):
-    """A labelled (and, once a partner node has handled it, signed) observation."""
+class Report(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    """A labelled (and, once a partner node has handled it, signed) observation.
+
+    Reports and observations leave default fields out of their encoding, so the bytes a
+    signature covers do not change when a later version adds an optional field."""
 
     id: str
     label: Label

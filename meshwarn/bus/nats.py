@@ -164,7 +164,10 @@ class _PullSub(Subscription):
     async def idle(self) -> bool:
         if self.busy or self.psub.pending_msgs:
             return False
-        info = await self.bus.consumer_js.consumer_info(self.stream, self.consumer)
+        try:
+            info = await self.bus.consumer_js.consumer_info(self.stream, self.consumer)
+        except (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError):
+            return False  # no answer (a cluster electing a leader, a loaded server): not idle yet
         return info.num_pending == 0 and info.num_ack_pending == 0
 
     async def unsubscribe(self) -> None:
