@@ -77,6 +77,20 @@ def test_a_directory_where_a_file_belongs_is_refused(tmp_path: Path) -> None:
         ("fly", "--launch", "39,127", "--azimuth", "90", "--burnout-speed", "200", "--flight-path-deg", "1"),
         ("serve", "somewhere", "--port", "99999"),
         ("deploy", "nats-config", "--agreements", "trilateral", "--out", "x", "--leaf-port", "-1"),
+        (
+            "deploy",
+            "nats-config",
+            "--agreements",
+            "trilateral",
+            "--out",
+            "x",
+            "--port",
+            "5000",
+            "--leaf-port",
+            "5000",
+        ),
+        ("exercise", "warn", "somewhere", "--countries", "XXX"),
+        ("export", "cot", "somewhere", "--tak", "127.0.0.1:1", "--serve", "127.0.0.1:2"),
     ],
 )
 def test_impossible_values_are_refused(args: tuple[str, ...]) -> None:

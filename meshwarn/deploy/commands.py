@@ -57,6 +57,8 @@ def _nats_config(args: argparse.Namespace) -> int:
         raise InputError(
             f"{args.out / 'nats-server.conf'} exists: --force replaces it and every partner's password"
         )
+    if args.leaf_port and args.leaf_port == args.port:
+        raise InputError(f"--leaf-port {args.leaf_port} is the client port: give each its own")
     dep = nats_config.generate(
         args.agreements, args.out, host=args.host, port=args.port, leaf_port=args.leaf_port or None
     )

@@ -51,8 +51,9 @@ def register(top: argparse._SubParsersAction, exercise: argparse._SubParsersActi
     cot = sub.add_parser("cot", help="tracks, launch points and impact areas as Cursor-on-Target events")
     cot.add_argument("directory", type=Path, metavar="DIR")
     cot.add_argument("--out", type=Path, help="default: DIR/cot.xml (one event per line)")
-    cot.add_argument("--tak", metavar="HOST:PORT", help="stream to a TAK server's TCP input instead")
-    cot.add_argument("--serve", metavar="HOST:PORT", help="serve the stream to TAK clients that connect")
+    where = cot.add_mutually_exclusive_group()
+    where.add_argument("--tak", metavar="HOST:PORT", help="stream to a TAK server's TCP input instead")
+    where.add_argument("--serve", metavar="HOST:PORT", help="serve the stream to TAK clients that connect")
     cot.add_argument("--speed", type=float, default=1.0, help="with --serve: replay speed (0: at once)")
     cot.add_argument("--view", metavar="PARTNER", help="the tracks PARTNER received in `exercise run`")
     cot.set_defaults(func=cmd_cot)
@@ -105,6 +106,14 @@ def cmd_warn(args: argparse.Namespace) -> int:
     countries = tuple(c.strip().upper() for c in args.countries.split(",") if c.strip())
     if not countries or any(len(c) != 3 or not c.isalpha() for c in countries):
         raise InputError(f"--countries: expected alpha-3 codes such as JPN,KOR, got {args.countries!r}")
+    from meshwarn.geo.regions import load_regions
+
+    known = {region.country for region in load_regions().land}
+    unknown = [c for c in countries if c not in known]
+    if unknown:
+        raise InputError(
+            f"--countries: no warning regions for {unknown[0]} (known: {', '.join(sorted(known))})"
+        )
     alerts = warn_exercise(args.directory, status=args.status, policy=WarnPolicy(countries=countries))
     for a in alerts:
         print(f"{hhmmss(a.sent)}  {a.msg_type:<6} {a.region_code:<7} {a.reason:<13} {a.headline}")
