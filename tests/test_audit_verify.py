@@ -108,3 +108,10 @@ def test_edited_quarantine_is_found(tmp_path) -> None:
     assert verify_dir(tmp_path) == []
     edit(tmp_path, "UPDATE quarantine SET payload = ? WHERE seq = 1", b"\x00other")
     assert "quarantined payload 1" in verify_dir(tmp_path)[0].problem
+
+
+def test_a_corrupt_public_key_is_a_finding_not_a_crash(exercise_dir) -> None:
+    edit(exercise_dir, "UPDATE keys SET public_key = ? WHERE name = 'KOR'", b"short")
+    findings = verify_dir(exercise_dir)
+    assert any("not a valid Ed25519 key" in f.problem for f in findings)
+    assert main(["audit", "verify", str(exercise_dir)]) == 1

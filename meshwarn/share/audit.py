@@ -79,8 +79,12 @@ def verify_store(store: Store) -> list[Finding]:
         prev = stored_hash
         digests[(event, ref)] = (seq, digest)
     raw_keys = store.keys()
-    keys = PublicKeys.from_raw(raw_keys)
     findings += _check_keys(raw_keys, digests)
+    try:
+        keys = PublicKeys.from_raw(raw_keys)
+    except ValueError:  # a key that is not an Ed25519 key at all: nothing can be verified with it
+        findings.append(Finding(0, "a stored public key is not a valid Ed25519 key"))
+        return sorted(findings, key=lambda f: (f.entry == 0, f.entry))
     findings += _check_reports(store, keys, digests)
     findings += _check_outgoing(store, keys, digests)
     findings += _check_quarantine(store, digests)
