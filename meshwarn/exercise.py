@@ -54,6 +54,31 @@ def read_jsonl(path: Path, cls: type[T]) -> Iterator[T]:
                 raise InputError(f"{path}:{number}: {exc}") from None
 
 
+def read_view(directory: Path, partner: str, kinds: dict[str, type[T]]) -> dict[str, list[T]]:
+    """The bodies of the given kinds in a partner's view (DIR/views/<PARTNER>.jsonl), by kind.
+
+    Read as plain JSON (``kind`` and ``body`` of each view message), so readers need none of the
+    hub's code; other kinds are skipped. A missing view is an empty one."""
+    path = Path(directory) / "views" / f"{partner.upper()}.jsonl"
+    found: dict[str, list[T]] = {kind: [] for kind in kinds}
+    if not path.exists():
+        return found
+    with path.open("rb") as lines:
+        for number, line in enumerate(lines, start=1):
+            try:
+                message = msgspec.json.decode(line)
+                kind = message.get("kind")
+                if kind in kinds:
+                    found[kind].append(msgspec.convert(message["body"], kinds[kind]))
+            except (msgspec.DecodeError, msgspec.ValidationError, AttributeError, KeyError) as exc:
+                raise InputError(f"{path}:{number}: not a view message ({exc})") from None
+    return found
+
+
+def view_partners(directory: Path) -> list[str]:
+    return sorted(p.stem for p in (Path(directory) / "views").glob("*.jsonl"))
+
+
 def read_deliveries(directory: Path) -> Iterator[Delivery]:
     return read_jsonl(Path(directory) / REPORTS, Delivery)
 

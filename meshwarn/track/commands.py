@@ -151,20 +151,13 @@ def _print_score(result: dict) -> None:  # type: ignore[type-arg]
 def warning_figures(directory: Path, tracks: list, truth) -> dict:  # type: ignore[no-untyped-def, type-arg]
     """Warning quality per picture: each partner's view after `exercise run`, else the alerts of
     `exercise warn` (DIR/alerts.jsonl), else alerts issued here from the fused tracks."""
-    from meshwarn.model import Alert, from_json
+    from meshwarn.model import Alert
     from meshwarn.warn.commands import issue_alerts, read_alerts
     from meshwarn.warn.quality import warning_quality
 
-    views = sorted((directory / "views").glob("*.jsonl"))
-    if views:
-        pictures = {
-            view.stem: [
-                from_json(json.dumps(m["body"]), Alert)
-                for m in map(json.loads, view.read_bytes().splitlines())
-                if m["kind"] == "alerts"
-            ]
-            for view in views
-        }
+    partners = ex.view_partners(directory)
+    if partners:
+        pictures = {p: ex.read_view(directory, p, {"alerts": Alert})["alerts"] for p in partners}
     else:
         pictures = {"fused": read_alerts(directory) or issue_alerts(tracks)}
     return {name: warning_quality(alerts, truth) for name, alerts in pictures.items()}

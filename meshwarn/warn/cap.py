@@ -177,17 +177,11 @@ def validate(document: bytes | etree._Element) -> None:
 def write_partner_alerts(directory: Path, *, status: str = "Exercise") -> dict[str, int]:
     """CAP files of the alerts each partner received in an exercise run (DIR/views/<P>.jsonl),
     under DIR/alerts/<P>/<id>.xml; the number written per partner."""
-    import json
-
-    from meshwarn.model import from_json
+    from meshwarn.exercise import read_view, view_partners
 
     written: dict[str, int] = {}
-    for view in sorted((Path(directory) / "views").glob("*.jsonl")):
-        alerts = [
-            from_json(json.dumps(message["body"]), Alert)
-            for message in map(json.loads, view.read_bytes().splitlines())
-            if message["kind"] == "alerts"
-        ]
-        out_dir = Path(directory) / ALERTS_DIR / view.stem
-        written[view.stem] = len(write_alerts_into(out_dir, alerts, status=status))
+    for partner in view_partners(directory):
+        alerts = read_view(directory, partner, {"alerts": Alert})["alerts"]
+        out_dir = Path(directory) / ALERTS_DIR / partner
+        written[partner] = len(write_alerts_into(out_dir, alerts, status=status))
     return written

@@ -18,10 +18,9 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-import msgspec
-
 from meshwarn.errors import InputError
 from meshwarn.exercise import read_jsonl, read_tracks, write_jsonl
+from meshwarn.exercise import read_view as read_exercise_view
 from meshwarn.model import Alert, Anomaly, Track
 from meshwarn.warn.alerts import AlertManager, WarnPolicy, hhmmss
 from meshwarn.warn.cap import write_alerts
@@ -122,48 +121,18 @@ def cmd_warn(args: argparse.Namespace) -> int:
 
 
 def read_view(directory: Path, partner: str) -> tuple[list[Track], list[Alert]]:
-    """The tracks and alerts a partner received: DIR/views/<PARTNER>.jsonl from `exercise run`.
-
-    Read as plain JSON (``kind`` and ``body`` of each view message), so the warn stage does not
-    depend on the hub's code; other kinds (reports, impact-only notices) are left out."""
+    """The tracks and alerts a partner received: DIR/views/<PARTNER>.jsonl from `exercise run`."""
     path = Path(directory) / "views" / f"{partner.upper()}.jsonl"
     if not path.exists():
         raise InputError(f"{path}: no such file (run `meshwarn exercise run` with --out {directory})")
-    tracks: list[Track] = []
-    alerts: list[Alert] = []
-    with path.open("rb") as lines:
-        for number, line in enumerate(lines, start=1):
-            try:
-                message = msgspec.json.decode(line)
-                kind = message.get("kind")
-                if kind == "tracks":
-                    tracks.append(msgspec.convert(message["body"], Track))
-                elif kind == "alerts":
-                    alerts.append(msgspec.convert(message["body"], Alert))
-            except (msgspec.DecodeError, msgspec.ValidationError, AttributeError, KeyError) as exc:
-                raise InputError(f"{path}:{number}: not a view message ({exc})") from None
-    return tracks, alerts
+    view = read_exercise_view(directory, partner, {"tracks": Track, "alerts": Alert})
+    return view["tracks"], view["alerts"]  # type: ignore[return-value]
 
 
 def read_view_maritime(directory: Path, partner: str) -> tuple[list[Track], list[Anomaly]]:
     """The vessel tracks and anomalies in a partner's view (none if it has no maritime messages)."""
-    path = Path(directory) / "views" / f"{partner.upper()}.jsonl"
-    tracks: list[Track] = []
-    anomalies: list[Anomaly] = []
-    if not path.exists():
-        return tracks, anomalies
-    with path.open("rb") as lines:
-        for number, line in enumerate(lines, start=1):
-            try:
-                message = msgspec.json.decode(line)
-                kind = message.get("kind")
-                if kind == "vessel_tracks":
-                    tracks.append(msgspec.convert(message["body"], Track))
-                elif kind == "anomalies":
-                    anomalies.append(msgspec.convert(message["body"], Anomaly))
-            except (msgspec.DecodeError, msgspec.ValidationError, AttributeError, KeyError) as exc:
-                raise InputError(f"{path}:{number}: not a view message ({exc})") from None
-    return tracks, anomalies
+    view = read_exercise_view(directory, partner, {"vessel_tracks": Track, "anomalies": Anomaly})
+    return view["vessel_tracks"], view["anomalies"]  # type: ignore[return-value]
 
 
 def _source(args: argparse.Namespace) -> tuple[list[Track], list[Alert]]:
