@@ -276,7 +276,6 @@ def _fly(
     t_vert = booster.vertical_rise_s
     samples: list[tuple[float, list[float]]] = [(0.0, state)] if record else []
     t = 0.0
-    h_max, t_apogee, r_apogee = 0.0, 0.0, state[:3]
 
     def thrust_dir(tt: float, s: list[float]) -> tuple[float, float, float]:
         """Vertical rise, a pitch-over kick in the launch azimuth, then a gravity turn."""
@@ -311,8 +310,7 @@ def _fly(
     speed_bo, fpa_bo = _fpa_deg(state)
 
     # Coast to impact, remembering the highest sample for the apogee.
-    prev_state, prev_h = state, height_above_ellipsoid_approx(*state[:3])
-    h_max, t_apogee, r_apogee = prev_h, t, state
+    h_max, r_apogee = height_above_ellipsoid_approx(*state[:3]), state
     dt = coast_dt
     orbital = False
     while True:
@@ -320,7 +318,7 @@ def _fly(
         h = height_above_ellipsoid_approx(*new[:3])
         t += dt
         if h > h_max:
-            h_max, t_apogee, r_apogee = h, t, new
+            h_max, r_apogee = h, new
         if h <= 0.0:
             # Bisect the last step for the ground crossing.
             lo, hi, s_lo = 0.0, dt, state
@@ -336,7 +334,6 @@ def _fly(
             if record:
                 samples.append((t, state))
             break
-        prev_state, prev_h = state, h  # noqa: F841 (kept for readability of the loop)
         state = new
         if record:
             samples.append((t, state))
@@ -358,7 +355,6 @@ def _fly(
         burnout_fpa_deg=fpa_bo,
         orbital=orbital,
     )
-    _ = t_apogee
     return outcome, samples, burnout_s
 
 

@@ -19,7 +19,7 @@ import json
 import os
 import secrets
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -92,7 +92,6 @@ class ViewSource:
 
     directory: Path
     live: bool = False
-    _offsets: dict[str, int] = field(default_factory=dict)
     extra: tuple[Path, ...] = ()
 
     @property
