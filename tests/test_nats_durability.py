@@ -69,9 +69,15 @@ def test_hub_consumer_killed_resumes_without_loss_or_duplicate_acks(tmp_path: Pa
             wait(lambda: len(set(read_log(log2)[1]) | set(acked1)) >= total - 1, 30, "the rest")
 
             async def settled() -> tuple[int, int, int]:
+                """Consumer state once it settles: a report the killed consumer held unacknowledged
+                comes back only after ack_wait (1.5 s), so poll for up to 10 s, not a fixed nap."""
                 hub = await NatsBus.connect(dep.urls["HUB"])
-                await asyncio.sleep(0.3)
-                info = await hub.js.consumer_info("REPORTS", "killme")
+                deadline = time.monotonic() + 10
+                while True:
+                    info = await hub.js.consumer_info("REPORTS", "killme")
+                    if (info.num_pending, info.num_ack_pending) == (0, 0) or time.monotonic() > deadline:
+                        break
+                    await asyncio.sleep(0.1)
                 stream = await hub.js.stream_info("REPORTS")
                 await hub.close()
                 return info.num_pending, info.num_ack_pending, stream.state.messages
