@@ -28,7 +28,7 @@ def exercise_dir(tmp_path_factory):
 
 def test_exercise_warn_writes_alerts_and_valid_cap(exercise_dir, capsys) -> None:
     alerts = read_alerts(exercise_dir)
-    files = sorted((exercise_dir / "alerts").glob("*.xml"))
+    files = sorted((exercise_dir / "alerts" / "fused").glob("*.xml"))
     assert len(files) == len(alerts) >= 2
     assert all(cap_schema().validate(etree.parse(str(f))) for f in files)
     q = warning_quality(alerts, read_truth(exercise_dir))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 
 from meshwarn.argtypes import positive
@@ -32,12 +33,54 @@ def register(top: argparse._SubParsersAction, exercise: argparse._SubParsersActi
     sim.add_argument("--out", required=True, type=Path, metavar="DIR", help="the exercise directory to write")
     sim.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
     sim.add_argument("--quiet", action="store_true", help="no progress bar")
+    sim.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an exercise already in DIR, removing what earlier runs made from its reports",
+    )
     sim.set_defaults(func=cmd_simulate)
 
     plot = exercise.add_parser("plot", help="draw an exercise on a map of the region (PNG)")
     plot.add_argument("directory", type=Path, metavar="DIR", help="an exercise directory (from simulate)")
     plot.add_argument("--out", type=Path, metavar="FILE.png", help="default: DIR/map.png")
     plot.set_defaults(func=cmd_plot)
+
+
+# What `exercise simulate` writes, and what later steps derive from those reports. A new simulation
+# makes every derived output stale: --force removes them, so that DIR never mixes two runs.
+SIMULATED = ("reports.jsonl", "truth.json", "scenario.toml", "report_truth.json")
+DERIVED = (
+    "tracks.jsonl", "score.json", "alerts.jsonl", "alerts", "views", "quarantine.jsonl", "store.sqlite",
+    "store.sqlite-wal", "store.sqlite-shm", "keys.json", "hub-summary.json", "web-credentials.json",
+    "map.png", "exercise.png", "exercise.geojson", "cot.xml", "maritime_truth.json", "vessel_tracks.jsonl",
+    "anomalies.jsonl", "maritime_score.json", "ais.nmea",
+)  # fmt: skip
+
+
+def existing_exercise(directory: Path) -> list[str]:
+    """The exercise files (simulated or derived) already in DIR, as names (folders end in /)."""
+    if not directory.is_dir():
+        return []
+    return [
+        name + ("/" if (directory / name).is_dir() else "")
+        for name in (*SIMULATED, *DERIVED)
+        if (directory / name).exists()
+    ]
+
+
+def remove_derived(directory: Path) -> list[str]:
+    """Remove the outputs derived from an earlier run's reports; the names removed."""
+    removed = []
+    for name in DERIVED:
+        path = directory / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+        else:
+            continue
+        removed.append(name)
+    return removed
 
 
 def parse_latlon(text: str) -> tuple[float, float]:
@@ -88,6 +131,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     if args.seed is not None and args.seed < 0:
         raise InputError(f"--seed {args.seed} must be a non-negative integer")
+    found = existing_exercise(args.out)
+    if found and not args.force:
+        shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+        raise InputError(
+            f"{args.out} already holds an exercise ({shown}); choose another --out, or add --force to "
+            "replace it (its views, tracks, alerts and store are removed with it)"
+        )
     scenario = load_scenario(args.scenario)
     if args.quiet:
         sim = simulate(scenario, args.seed)
@@ -102,10 +152,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                 progress.update(task, advance=1, description=what)
 
             sim = simulate(scenario, args.seed, step)
+    # Only once the new simulation succeeded: a failed one leaves the old exercise whole.
+    removed = remove_derived(args.out) if found else []
     write(sim, args.out)
     for line in summary(sim):
         print(line)
     print(f"wrote {args.out}/reports.jsonl, truth.json, scenario.toml")
+    if removed:
+        print(f"removed what the earlier run had made from its reports: {', '.join(removed)}")
     return 0
 
 

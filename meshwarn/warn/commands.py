@@ -1,6 +1,6 @@
 """Subcommands of the warning stage (registered by meshwarn.cli).
 
-meshwarn exercise warn DIR       tracks.jsonl -> alerts.jsonl and alerts/<id>.xml (CAP 1.2)
+meshwarn exercise warn DIR       tracks.jsonl -> alerts.jsonl and alerts/fused/<id>.xml (CAP 1.2)
 meshwarn export geojson DIR      tracks, predictions, ellipses, warned regions -> GeoJSON
 meshwarn export cot DIR          tracks as Cursor-on-Target events, to a file or a TAK server
 
@@ -23,11 +23,15 @@ from meshwarn.exercise import read_jsonl, read_tracks, write_jsonl
 from meshwarn.exercise import read_view as read_exercise_view
 from meshwarn.model import Alert, Anomaly, Track
 from meshwarn.warn.alerts import AlertManager, WarnPolicy, hhmmss
-from meshwarn.warn.cap import write_alerts
+from meshwarn.warn.cap import ALERTS_DIR, write_alerts_into
 from meshwarn.warn.cot import CotServer, anomaly_event, replay, send_events, suspects_of, track_events
 from meshwarn.warn.geojson import feature_collection
 
 ALERTS_JSONL = "alerts.jsonl"
+# The CAP files of `exercise warn` (alerts from the picture fused from every report, DIR/tracks.jsonl)
+# go in a folder of their own: `exercise run` writes each partner's under DIR/alerts/<PARTNER>/, and
+# the two must not mix. Lower case, so that it can never be a partner's (ISO alpha-3) code.
+FUSED = "fused"
 
 
 def register(top: argparse._SubParsersAction, exercise: argparse._SubParsersAction) -> None:
@@ -88,12 +92,19 @@ def issue_alerts(
 def warn_exercise(
     directory: Path, *, status: str = "Exercise", policy: WarnPolicy | None = None
 ) -> list[Alert]:
-    """Alerts for an exercise directory: writes DIR/alerts.jsonl and DIR/alerts/<id>.xml."""
+    """Alerts for an exercise directory: writes DIR/alerts.jsonl and DIR/alerts/fused/<id>.xml."""
     directory = Path(directory)
     alerts = issue_alerts(read_tracks(directory), policy)
     write_jsonl(directory / ALERTS_JSONL, alerts)
-    write_alerts(directory, alerts, status=status)
+    out_dir = fused_alerts_dir(directory)
+    for stale in out_dir.glob("*.xml"):  # a re-run's alerts replace the last run's, none left over
+        stale.unlink()
+    write_alerts_into(out_dir, alerts, status=status)
     return alerts
+
+
+def fused_alerts_dir(directory: Path) -> Path:
+    return Path(directory) / ALERTS_DIR / FUSED
 
 
 def read_alerts(directory: Path) -> list[Alert]:
@@ -116,7 +127,7 @@ def cmd_warn(args: argparse.Namespace) -> int:
     alerts = warn_exercise(args.directory, status=args.status, policy=WarnPolicy(countries=countries))
     for a in alerts:
         print(f"{hhmmss(a.sent)}  {a.msg_type:<6} {a.region_code:<7} {a.reason:<13} {a.headline}")
-    print(f"{len(alerts)} messages -> {args.directory / 'alerts'}/")
+    print(f"{len(alerts)} messages -> {fused_alerts_dir(args.directory)}/ (CAP 1.2), {ALERTS_JSONL}")
     return 0
 
 
