@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import socket
 from pathlib import Path
 
 from meshwarn.argtypes import port
@@ -28,6 +30,31 @@ def print_credentials(directory: Path, by_secret: dict[str, str]) -> None:
         print(f"  {role:<8} {secret}")
 
 
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port, or one line saying why not (a port in use, a bad host).
+
+    Bound here rather than by uvicorn, which would log a multi-line error and exit 1; the socket
+    is then handed to uvicorn, so no other program can take the port in between."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise InputError(f"--host {host}: {exc.strerror or exc}") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: TIME_WAIT is no clash
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        why = (
+            "already in use (another server is listening there)"
+            if exc.errno == errno.EADDRINUSE
+            else (exc.strerror or str(exc))
+        )
+        raise InputError(f"cannot listen on {host}:{port}: {why}; choose another --port") from None
+    return sock
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -36,6 +63,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for directory in (args.directory, *args.more):
         if not directory.is_dir():
             raise InputError(f"{directory}: no such exercise directory")
+    sock = bind(args.host, args.port)  # before credentials are made or printed
     source = ViewSource(args.directory, live=args.live, extra=tuple(args.more))
     credentials, created = load_or_create_credentials(args.directory, source.partners())
     if created:
@@ -43,5 +71,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     else:
         print(f"Credentials: see {args.directory}/web-credentials.json (made when the exercise was set up)")
     print(f"Common picture: http://{args.host}:{args.port}/  (Ctrl-C to stop)")
-    uvicorn.run(create_app(source, credentials), host=args.host, port=args.port, log_level="warning")
+    config = uvicorn.Config(
+        create_app(source, credentials), host=args.host, port=args.port, log_level="warning"
+    )
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
     return 0
