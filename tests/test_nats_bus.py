@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import shutil
 import stat
 from pathlib import Path
@@ -73,6 +74,14 @@ def test_nats_config_command_writes_secret_files(tmp_path: Path, capsys: pytest.
     }
     passwords = {url.split(":")[2].split("@")[0] for url in urls.values()}
     assert len(passwords) == 4 and all(len(p) >= 24 for p in passwords)
+    # the server config holds bcrypt hashes only; the plain passwords are in the credentials files
+    stored = re.findall(r'password: "([^"]*)"', conf)
+    assert len(stored) == 4 and all(h.startswith("$2a$10$") for h in stored)
+    assert not any(p in conf for p in passwords)
+    for partner in ("KOR", "JPN", "USA"):  # a leaf's local user is hashed too
+        local = (tmp_path / "credentials" / f"leaf-{partner}.url").read_text().split(":")[2].split("@")[0]
+        leaf_conf = (tmp_path / "leaf" / f"{partner}.conf").read_text()
+        assert local not in leaf_conf and '"$2a$10$' in leaf_conf
     for path in [
         tmp_path / "nats-server.conf",
         *(tmp_path / "credentials").iterdir(),
@@ -139,6 +148,30 @@ def test_reports_reach_the_hub_once_and_views_reach_their_partner(deployment) ->
             await kor.subscribe("view.JPN.>", collect(views))
         await kor.close()
         await hub.close()
+
+    asyncio.run(go())
+
+
+def test_server_authenticates_each_account_against_its_bcrypt_hash(deployment) -> None:
+    conf = deployment.config.read_text()
+    assert re.findall(r'password: "([^"]*)"', conf) and "$2a$" in conf
+
+    async def go() -> None:
+        for account, url in deployment.urls.items():
+            assert url.split(":")[2].split("@")[0] not in conf
+            nc = await nats.connect(url, connect_timeout=5, allow_reconnect=False)
+            assert nc.is_connected, account
+            await nc.close()
+        # the stored hash is no password: a client presenting it is refused
+        user = deployment.urls["KOR"].split("//")[1].split(":")[0]
+        hashed = re.search(rf'user: "{user}", password: "([^"]*)"', conf)
+        assert hashed is not None
+        port = deployment.urls["KOR"].rsplit(":", 1)[1]
+        with pytest.raises(nats.errors.Error, match="(?i)authorization"):
+            await nats.connect(
+                f"nats://127.0.0.1:{port}", user=user, password=hashed.group(1),
+                connect_timeout=5, allow_reconnect=False, max_reconnect_attempts=0,
+            )  # fmt: skip
 
     asyncio.run(go())
 
