@@ -379,7 +379,7 @@ class AisDecoder:
 
 def ingest_file(path: Path, decoder: AisDecoder) -> list[AisPosition | AisStatic]:
     if not path.exists():
-        raise InputError(f"{path}: no such file")
+        raise InputError(f"{path}: no such file (an AIS source is {SOURCES})")
     with path.open("rb") as lines:
         out = decoder.feed_many(lines)
     decoder.flush()
@@ -446,14 +446,24 @@ async def ingest_udp(
     decoder.flush()
 
 
+SOURCES = (
+    "a file of NMEA sentences, tcp://HOST:PORT (connect to a feed that serves lines) "
+    "or udp://HOST:PORT (listen there for datagrams)"
+)
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
 def parse_source(text: str) -> tuple[str, str, int]:
     """('file', path, 0) or ('tcp'|'udp', host, port)."""
+    scheme_match = _SCHEME.match(text)
+    if scheme_match and scheme_match.group(1).lower() not in ("tcp", "udp"):
+        raise InputError(f"{text}: {scheme_match.group(1)}:// is not a supported AIS source; give {SOURCES}")
     for scheme in ("tcp", "udp"):
-        if text.startswith(f"{scheme}://"):
+        if text.lower().startswith(f"{scheme}://"):
             host, _, port = text[len(scheme) + 3 :].rpartition(":")
             if not host or not port.isdigit() or not 0 < int(port) < 65536:
-                raise InputError(f"expected {scheme}://HOST:PORT, got {text!r}")
-            return scheme, host, int(port)
+                raise InputError(f"expected {scheme}://HOST:PORT with a port 1..65535, got {text!r}")
+            return scheme, host.strip("[]"), int(port)
     return "file", text, 0
 
 

@@ -74,6 +74,10 @@ def scenario_path(text: str) -> Path:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from meshwarn.maritime.ais import ingest
 
+    if not args.idle > 0 or args.idle == float("inf"):
+        raise InputError(f"--idle {args.idle:g}: want a number of seconds > 0")
+    if args.max < 0:
+        raise InputError(f"--max {args.max}: want a number of sentences >= 0 (0: no limit)")
     for option, target in (("--out", args.out), ("--quarantine", args.quarantine)):
         if (
             target is not None
