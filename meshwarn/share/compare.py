@@ -66,29 +66,76 @@ def load_views(directory: Path) -> dict[str, list[dict]]:
         raise InputError(f"{directory}: no views/ (run `meshwarn exercise run` first)")
     views = {}
     for path in sorted(folder.glob("*.jsonl")):
-        with path.open() as lines:
-            try:
-                views[path.stem] = [json.loads(line) for line in lines if line.strip()]
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{path}:{exc.lineno}: not JSON ({exc.msg})") from None
+        views[path.stem] = read_view_file(path)
     return views
+
+
+def read_view_file(path: Path) -> list[dict]:
+    """A view's messages; a bad one is an error naming the file's line (counting blank lines)."""
+    messages = []
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                message = json.loads(line.rstrip("\r\n"))
+            except json.JSONDecodeError as exc:
+                # exc.lineno counts within this one line's text (always 1): the file's line is `number`.
+                raise InputError(f"{path}:{number}: not JSON ({exc.msg} at column {exc.colno})") from None
+            problem = _view_message_problem(message)
+            if problem:
+                raise InputError(f"{path}:{number}: not a view message ({problem})")
+            messages.append(message)
+    return messages
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _view_message_problem(message: object) -> str | None:
+    """What is wrong with one view message, for the figures read from it; None if nothing."""
+    if not isinstance(message, dict):
+        return f"a JSON {type(message).__name__}, not an object"
+    if not isinstance(message.get("kind"), str):
+        return "no kind"
+    for key in ("time", "release"):
+        if not _number(message.get(key)):
+            return f"{key} is not a number"
+    body = message.get("body")
+    if not isinstance(body, dict):
+        return "body is not an object"
+    if message["kind"] in ("tracks", "impacts"):
+        if not isinstance(message.get("ref"), str):
+            return "a track without ref"
+        impact = body.get("impact")
+        ellipse = impact.get("ellipse") if isinstance(impact, dict) else None
+        if impact is not None and not (
+            isinstance(ellipse, dict)
+            and all(_number(ellipse.get(k)) for k in ("lat", "lon", "semi_major_km", "semi_minor_km"))
+        ):
+            return "impact without an ellipse of lat, lon, semi_major_km, semi_minor_km"
+    return None
 
 
 def launch_reference(directory: Path, views: dict[str, list[dict]]) -> Reference:
     """Launches and impacts from truth.json; without one, the first message's time only."""
     path = Path(directory) / TRUTH
     if path.exists():
-        objects = [o for o in json.loads(path.read_bytes())["objects"] if o["kind"] == "missile"]
-        if objects:
-            first = min(objects, key=lambda o: o["launch_time"])
-            flight = first["impact_time"] - first["launch_time"]
-            impacts = [(o["impact_lat"], o["impact_lon"]) for o in objects]
-            return Reference(
-                first["launch_time"],
-                first["launch_time"] + flight / 3,
-                first["launch_time"] + 2 * flight / 3,
-                impacts,
-            )
+        try:
+            objects = [o for o in json.loads(path.read_bytes())["objects"] if o["kind"] == "missile"]
+            if objects:
+                first = min(objects, key=lambda o: o["launch_time"])
+                flight = first["impact_time"] - first["launch_time"]
+                impacts = [(float(o["impact_lat"]), float(o["impact_lon"])) for o in objects]
+                return Reference(
+                    first["launch_time"],
+                    first["launch_time"] + flight / 3,
+                    first["launch_time"] + 2 * flight / 3,
+                    impacts,
+                )
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"{path}: not the truth of an exercise ({type(exc).__name__}: {exc})") from None
     times = [m["time"] for msgs in views.values() for m in msgs]
     return Reference(min(times) if times else 0.0, math.inf, math.inf)
 
