@@ -5,9 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from meshwarn.errors import InputError
+
+if TYPE_CHECKING:
+    from meshwarn.model import Label
+    from meshwarn.share.agreements import Agreements
 
 
 def register(top: argparse._SubParsersAction, exercise: argparse._SubParsersAction) -> None:
@@ -72,8 +78,29 @@ def default_warn_hook():  # noqa: ANN201
     return GroupWarner()
 
 
-def load_deliveries(scenario: str, out: Path, seed: int | None):  # noqa: ANN201
-    """Deliveries from an exercise directory, or from simulating the scenario into `out`."""
+def check_partners(labels: Iterable[Label], agreements: Agreements) -> None:
+    """Every partner the exercise's reports come from or are released to must be in the agreements.
+
+    The hub refuses (quarantines) a report from, or released to, a partner the agreements do not
+    name: right for a stray report, but an exercise whose partner is missing from the file would
+    lose all of that partner's reports. That is a mistake in the files, said before any work."""
+    labels = list(labels)
+    senders = {label.originator for label in labels}
+    readers = {partner for label in labels for partner in label.releasable_to}
+    missing = sorted((senders | readers) - set(agreements.partners))
+    if missing:
+        named = ", ".join(f"{p} ({'sends reports' if p in senders else 'in releasable_to'})" for p in missing)
+        raise InputError(
+            f"agreements {agreements.name!r} do not name {named}: every report from or released to a "
+            f"partner they do not name would be quarantined; add it to their [partners] "
+            f"(now {', '.join(agreements.partners)}) or use other agreements"
+        )
+
+
+def load_deliveries(scenario: str, out: Path, seed: int | None, agreements: Agreements | None = None):  # noqa: ANN201
+    """Deliveries from an exercise directory, or from simulating the scenario into `out`.
+
+    With agreements, the exercise's partners are checked against them before anything is written."""
     from meshwarn import exercise
 
     source = Path(scenario)
@@ -81,6 +108,8 @@ def load_deliveries(scenario: str, out: Path, seed: int | None):  # noqa: ANN201
         if not (source / exercise.REPORTS).exists():
             raise InputError(f"{source}: no {exercise.REPORTS} (not a simulated exercise directory)")
         deliveries = list(exercise.read_deliveries(source))  # all of it readable before anything is copied
+        if agreements is not None:
+            check_partners({d.report.label for d in deliveries}, agreements)
         out.mkdir(parents=True, exist_ok=True)
         for name in (exercise.REPORTS, exercise.TRUTH, exercise.SCENARIO):
             if (source / name).exists() and source.resolve() != out.resolve():
@@ -89,7 +118,10 @@ def load_deliveries(scenario: str, out: Path, seed: int | None):  # noqa: ANN201
     from meshwarn.sim.scenario import load_scenario
     from meshwarn.sim.simulate import simulate, write
 
-    sim = simulate(load_scenario(scenario), seed)
+    loaded = load_scenario(scenario)
+    if agreements is not None:
+        check_partners([*loaded.labels.values(), *(sensor.label for sensor in loaded.sensors)], agreements)
+    sim = simulate(loaded, seed)
     write(sim, out)
     return sim.deliveries
 
@@ -110,7 +142,7 @@ def run(
     speed = check_speed(speed)
     loaded = load(agreements)
     factory = default_tracker_factory()
-    deliveries = load_deliveries(scenario, out, seed)
+    deliveries = load_deliveries(scenario, out, seed, loaded)
     outcome = asyncio.run(
         run_exercise(deliveries, loaded, out, factory, speed, warn=default_warn_hook(), faults=faults)
     )
@@ -137,9 +169,9 @@ def run_nats(scenario: str, agreements: str, out: Path, speed: str, seed: int | 
     if faults:
         raise InputError("--inject-faults is not supported with --bus nats")
     speed = check_speed(speed)
-    name = load(agreements).name
-    load_deliveries(scenario, out, seed)  # simulates into out/ (reports.jsonl) when given a scenario
-    print_over_nats(run_over_nats(out, agreements, speed), name)
+    loaded = load(agreements)
+    load_deliveries(scenario, out, seed, loaded)  # simulates into out/ (reports.jsonl) when given a scenario
+    print_over_nats(run_over_nats(out, agreements, speed), loaded.name)
 
 
 def write_cap(out: Path) -> None:
