@@ -201,12 +201,13 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from meshwarn.maritime.traffic import load_scenario
-    from meshwarn.maritime.views import share
+    from meshwarn.maritime.trust import check_out, run_shared
     from meshwarn.share.agreements import load
 
     agreements = load(args.agreements)
     if args.snapshot_s <= 0:
         raise InputError("--snapshot-s must be > 0")
+    check_out(args.out)  # a missile exercise's store is not replaced by a maritime one
     source = Path(args.scenario)
     if source.is_dir():
         io.read_deliveries(source)  # all of it readable before anything is copied over --out
@@ -220,12 +221,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     scenario_file = args.out / "scenario.toml"
     scenario = load_scenario(scenario_file) if scenario_file.exists() else {}
     deliveries = io.read_deliveries(args.out)
-    writer, groups = share(deliveries, scenario, agreements, args.snapshot_s)
-    counts = writer.write(args.out)
+    outcome = run_shared(args.out, deliveries, scenario, agreements, args.snapshot_s)
+    writer, groups, counts = outcome.writer, outcome.groups, outcome.counts
+    print(f"{outcome.reports} reports signed by their nodes: {outcome.accepted} verified and stored, "
+          f"{len(outcome.quarantine)} quarantined -> {args.out / 'quarantine.jsonl'}")  # fmt: skip
     for g in groups:
         print(f"group {g['group']}: {g['reports']} reports -> {g['track_states']} track states, "
               f"{g['anomalies']} anomalies")  # fmt: skip
     print(f"views ({agreements.name}) -> {args.out / 'views'}: "
           + ", ".join(f"{p} {n}" for p, n in sorted(counts.items()))
           + (f"; held back by the agreements: {writer.withheld}" if writer.withheld else ""))  # fmt: skip
+    print(f"store and audit chain -> {args.out / 'store.sqlite'} (check: meshwarn audit verify {args.out})")
     return 0

@@ -10,23 +10,30 @@ terms (rounding, delay), in the hub's envelope (:class:`meshwarn.share.messages.
 DIR/views/<PARTNER>.jsonl, in release order. Track snapshots every ``snapshot_s`` keep the volume
 fit for the page. An anomaly is stamped when it became evident (its start plus the duration that
 defines its kind, at most its end), not when it began, so a replay does not show it early.
-Messages are not signed (no hub key takes part in this offline run).
+Each message is signed with the hub's key and, given a ledger, stored and audited as it goes out
+(:mod:`meshwarn.maritime.trust` verifies the reports before they get here).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 import numpy as np
 
 from meshwarn.exercise import write_jsonl
 from meshwarn.maritime.anomalies import AIS_GAP_S, LOITER_S, MEET_S
-from meshwarn.model import Anomaly, Delivery, Report, Track
+from meshwarn.model import Anomaly, Delivery, Report, Track, to_msgpack
 from meshwarn.share import guard
 from meshwarn.share.agreements import Agreements, Terms
 from meshwarn.share.messages import ViewMessage
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from meshwarn.maritime.trust import Ledger
 
 VIEWS = "views"
 SHOWN_STATUS = ("confirmed", "coasting")  # tentative detection-only tracks stay off the page
@@ -73,11 +80,13 @@ class ViewWriter:
     agreements: Agreements
     messages: dict[str, list[ViewMessage]] = field(default_factory=dict)
     withheld: dict[str, int] = field(default_factory=dict)
+    held: list[tuple[float, str, str, str, tuple[str, ...]]] = field(default_factory=list)  # for the audit
 
     def add(self, partner: str, kind: str, group: str, provenance, time: float, ref: str, item) -> None:
         terms = guard.product_terms(tuple(provenance), partner, kind, self.agreements)
         if terms is None:
             self.withheld[partner] = self.withheld.get(partner, 0) + 1
+            self.held.append((time, partner, kind, ref, tuple(provenance)))
             return
         body = _rounded(item, terms)
         self.messages.setdefault(partner, []).append(
@@ -89,31 +98,31 @@ class ViewWriter:
             )
         )  # fmt: skip
 
-    def write(self, directory: Path) -> dict[str, int]:
-        """views/<P>.jsonl, each message numbered and signed with a hub key whose public half
-        goes to keys.json, so a partner can check that what it holds came from the hub unaltered."""
-        import base64
-        import json
-
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
+    def write(
+        self, directory: Path, hub_key: Ed25519PrivateKey, ledger: Ledger | None = None
+    ) -> dict[str, int]:
+        """views/<P>.jsonl, each message numbered and signed with the hub's key (public half in
+        keys.json), so a partner can check that what it holds came from the hub unaltered; given a
+        ledger, each message is stored and audited as delivered, each withheld product as withheld."""
         from meshwarn.share.audit import view_canonical
-        from meshwarn.share.signing import HUB, raw_public, sign_bytes
+        from meshwarn.share.signing import sign_bytes
 
-        key = Ed25519PrivateKey.generate()
-        (Path(directory) / "keys.json").write_text(
-            json.dumps({HUB: base64.b64encode(raw_public(key)).decode()}, indent=1)
-        )
         folder = Path(directory) / VIEWS
         folder.mkdir(parents=True, exist_ok=True)
-        counts = {}
+        counts, released = {}, []
         for partner, messages in self.messages.items():
             messages.sort(key=lambda m: (m.release, m.kind, m.ref))
             numbered = [msgspec.structs.replace(m, seq=n) for n, m in enumerate(messages, start=1)]
             signed = [
-                msgspec.structs.replace(m, signature=sign_bytes(key, view_canonical(m))) for m in numbered
+                msgspec.structs.replace(m, signature=sign_bytes(hub_key, view_canonical(m))) for m in numbered
             ]
             counts[partner] = write_jsonl(folder / f"{partner}.jsonl", signed)
+            released += signed
+        if ledger is not None:
+            for time, partner, kind, ref, provenance in sorted(self.held):
+                ledger.withhold(time, partner, kind, ref, provenance)
+            for message in sorted(released, key=lambda m: (m.release, m.partner, m.seq)):
+                ledger.deliver(message, to_msgpack(message))
         return counts
 
 
@@ -153,6 +162,12 @@ def share(
             for a in anomalies:
                 writer.add(partner, "anomalies", gid, a.provenance, evident_time(a), a.id, a)
         summary.append(
-            {"group": gid, "reports": len(seen), "track_states": len(shown), "anomalies": len(anomalies)}
+            {
+                "group": gid,
+                "members": members,
+                "reports": len(seen),
+                "track_states": len(shown),
+                "anomalies": len(anomalies),
+            }
         )
     return writer, summary
