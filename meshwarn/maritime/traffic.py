@@ -7,14 +7,12 @@ and sensors then sample it. The tracker never sees this module: it meets it only
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
-from meshwarn.errors import InputError
 from meshwarn.maritime.frame import LocalFrame, knots_to_mps
 from meshwarn.maritime.truth import MaritimeTruth, TruthEvent, TruthVessel
 from meshwarn.model import AisPosition, AisStatic, Delivery, Label, Report, SurfaceDetection
@@ -41,16 +39,10 @@ class World:
 
 
 def load_scenario(path: Path) -> dict:
-    if not Path(path).exists():
-        raise InputError(f"{path}: no such scenario")
-    try:
-        scenario = tomllib.loads(Path(path).read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: {exc}") from None
-    for key in ("name", "start", "duration_h", "traffic", "lanes", "fishing_grounds", "sensors"):
-        if key not in scenario:
-            raise InputError(f"{path}: missing '{key}'")
-    return scenario
+    """The scenario file as a dict, checked in full first (a bad field is named with its line)."""
+    from meshwarn.maritime.scenario import load_checked
+
+    return load_checked(path)
 
 
 def _start_time(scenario: dict) -> float:
