@@ -112,6 +112,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     path = scenario_path(args.scenario)
     scenario = load_scenario(path)
+    drawn_only = [z["name"] for z in scenario.get("zones", []) if "polygon" not in z]
+    if drawn_only:  # the truth of zone entries is computed from the polygon
+        raise InputError(
+            f"{path}: zone {drawn_only[0]!r} has a region code but no polygon; simulating needs "
+            "polygon = [[lat, lon], ...] (region zones serve `maritime fuse` of real reports)"
+        )
     observed, truth = simulate(scenario, nmea=args.nmea)
     args.out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(path, args.out / "scenario.toml")
