@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 
 from meshwarn.bus.base import Bus, Handler, Msg, PubAck
 from meshwarn.bus.nats import NatsBus
-from meshwarn.deploy import nats_config, server
+from meshwarn.deploy import nats_config, reorder, server
 from meshwarn.errors import InputError
 from meshwarn.exercise import read_deliveries, write_jsonl
 from meshwarn.model import to_msgpack
@@ -95,8 +95,34 @@ def _stop_event() -> asyncio.Event:
 # --- a partner node ---
 
 
+HEARTBEAT_S = 0.5  # a paced node idle this long (wall time) tells the hub how far its clock has got
+
+
+async def _pace_until(
+    bus: NatsBus, partner: str, due: float, clock: tuple[float, float, float], watermark: bool
+) -> None:
+    """Sleep until wall time ``due``; with ``watermark``, publish the node's exercise time while idle
+    (``clock``: wall start, first arrival, wall seconds per exercise second) so the hub need not wait."""
+    start, first, wall_per_s = clock
+    for _ in range(1_000_000):  # bounded: a heartbeat every HEARTBEAT_S of the wait
+        left = due - time.time()
+        if left <= 0:
+            return
+        if not watermark or left <= HEARTBEAT_S:
+            await asyncio.sleep(left)
+            return
+        await asyncio.sleep(HEARTBEAT_S)
+        now = first + (time.time() - start) / wall_per_s  # below the next report's arrival: we wait for it
+        await bus.publish(f"report.{partner}.{reorder.WATERMARK}", repr(now).encode())
+
+
 async def node(
-    partner: str, url: str, directory: Path, speed: str = "max", start_at: float | None = None
+    partner: str,
+    url: str,
+    directory: Path,
+    speed: str = "max",
+    start_at: float | None = None,
+    watermark: bool = False,
 ) -> int:
     from meshwarn.share.commands import check_speed
     from meshwarn.share.run import ViewWriter, pace
@@ -118,16 +144,21 @@ async def node(
     await bus.subscribe(f"audit.{partner}", on_receipt)
     start = time.time() if start_at is None else start_at
     sent = 0
-    for delivery in deliveries:
+    for index, delivery in enumerate(deliveries):
         report = delivery.report
         if report.label.originator != partner:
             continue
         if wall_per_s is not None:
-            await asyncio.sleep(max(0.0, start + (delivery.arrival - first) * wall_per_s - time.time()))
+            due = start + (delivery.arrival - first) * wall_per_s
+            await _pace_until(bus, partner, due, (start, first, wall_per_s), watermark)
         payload = to_msgpack(sign_report(key, report))
         subject = f"report.{partner}.{report.kind}"
-        await bus.publish(subject, payload, {"arrival": repr(delivery.arrival)}, msg_id=report.id)
+        # index: the report's place in the exercise, which breaks ties in arrival time as an embedded run does
+        headers = {"arrival": repr(delivery.arrival), "index": str(index)}
+        await bus.publish(subject, payload, headers, msg_id=report.id)
         sent += 1
+    if watermark:  # all sent: the hub need not wait for this node any more
+        await bus.publish(f"report.{partner}.{reorder.WATERMARK}", repr(reorder.END).encode())
     print(f"node {partner}: published {sent} reports", flush=True)
     await stop.wait()
     await bus.close()
@@ -159,13 +190,17 @@ class _Muted(Bus):
         return None
 
 
-async def replay(the_hub: Hub, bus: NatsBus, consumer: str = "hub_report_all") -> int:
+async def replay(
+    the_hub: Hub, bus: NatsBus, consumer: str = "hub_report_all", order: reorder.Reorder | None = None
+) -> int:
     """Rebuild a restarted hub's state from every report its durable consumer had acknowledged.
 
-    The hub is deterministic given its reports in stream order and their arrival headers,
-    so the rebuilt store, tracker and audit chain are the ones the killed hub had; what it
-    sends next continues them. A view the killed hub sent for the report it died on is
-    sent again with the same bytes, and the stream's duplicate window stores it once.
+    The hub is deterministic given its reports in stream order and their arrival headers
+    (and, on the exercise clock, given the same stream through ``order``, which it then
+    leaves holding what the killed hub held), so the rebuilt store, tracker and audit chain
+    are the ones the killed hub had; what it sends next continues them. A view the killed
+    hub sent for the report it died on is sent again with the same bytes, and the stream's
+    duplicate window stores it once.
     """
     try:
         floor = (await bus.js.consumer_info("REPORTS", consumer)).ack_floor
@@ -180,8 +215,11 @@ async def replay(the_hub: Hub, bus: NatsBus, consumer: str = "hub_report_all") -
         except nats.js.errors.NotFoundError:  # removed by limits: nothing to rebuild from
             continue
         headers = msg.headers or {}
-        arrival = float(headers["arrival"]) if "arrival" in headers else time.time()
-        await the_hub.handle(msg.subject or "", msg.data or b"", arrival)
+        if order is not None:
+            await order.feed(msg.subject or "", msg.data or b"", headers, seq)
+        else:
+            arrival = float(headers["arrival"]) if "arrival" in headers else time.time()
+            await the_hub.handle(msg.subject or "", msg.data or b"", arrival)
         count += 1
     the_hub.bus = real
     return count
@@ -194,10 +232,13 @@ async def hub(
     tracker: str = "default",
     resume: bool = False,
     exercise_clock: bool = False,
+    hold_s: float = reorder.HOLD_S,
 ) -> int:
     """The hub process. Live, it keeps its own clock: a node's ``arrival`` header is trusted only
     with ``exercise_clock`` (a simulated exercise paced by meshwarn's own nodes), since a partner
-    that could set the hub's clock could skip agreed delays and the freshness window."""
+    that could set the hub's clock could skip agreed delays and the freshness window. On the
+    exercise clock the hub also takes reports in exercise order across nodes
+    (:mod:`meshwarn.deploy.reorder`; a silent node holds a report up to ``hold_s`` wall seconds)."""
     from meshwarn.share.commands import default_tracker_factory, default_warn_hook
     from meshwarn.share.run import QUARANTINE, fresh_store
 
@@ -216,18 +257,39 @@ async def hub(
         agreements, read_public(directory), read_private(directory, HUB), factory, bus, store, warn=warn,
         clock=None if exercise_clock else time.time,
     )  # fmt: skip
+    order = reorder.Reorder(agreements.partners, the_hub.handle, hold_s) if exercise_clock else None
     if resume:
-        print(f"hub: rebuilt from {await replay(the_hub, bus)} acknowledged reports", flush=True)
-    await the_hub.start()
+        print(f"hub: rebuilt from {await replay(the_hub, bus, order=order)} acknowledged reports", flush=True)
+    guard = None
+    if order is None:
+        await the_hub.start()
+    else:
+        guard = await _start_in_order(the_hub, bus, order)
     await stop.wait()
     assert the_hub.sub is not None
     await the_hub.sub.unsubscribe()  # stop taking reports; what is not acked stays in the stream
+    if order is not None and guard is not None:
+        guard.cancel()
+        await order.flush()  # acknowledged and held: the hub takes them before it finishes
+        print(f"hub: exercise order kept; {order.late} late, {order.forced} forced releases", flush=True)
     await the_hub.finish()
     await bus.close()
     write_jsonl(directory / QUARANTINE, the_hub.quarantine)
     store.close()
     (directory / SUMMARY).write_text(json.dumps(the_hub.summary(), indent=1))
     return 0
+
+
+async def _start_in_order(the_hub: Hub, bus: NatsBus, order: reorder.Reorder) -> asyncio.Task[None]:
+    """Consume report.> through ``order`` (one message at a time, acked once fed: a report the
+    Reorder holds is rebuilt by replay after a crash); returns the silent-node guard's task."""
+
+    async def on_message(msg: Msg) -> None:
+        await order.feed(msg.subject, msg.data, msg.headers, msg.seq)
+        await msg.ack()
+
+    the_hub.sub = await bus.subscribe("report.>", on_message, manual_ack=True, max_deliver=1)
+    return asyncio.get_running_loop().create_task(order.guard_silence(bus.publish))
 
 
 # --- a whole exercise over NATS, one process per node ---
@@ -266,13 +328,20 @@ async def _acked(url: str, count: int, timeout_s: float) -> None:
         await bus.close()
 
 
+async def _stored_reports(bus: NatsBus) -> int:
+    """Reports in REPORTS, not counting the ordering messages (watermarks, release markers)."""
+    info = await bus.js.stream_info("REPORTS", subjects_filter="report.>")
+    subjects = info.state.subjects or {}
+    return sum(n for subject, n in subjects.items() if not reorder.control_subject(subject))
+
+
 async def _settle(url: str, checks: list[tuple[str, str]], expect_reports: int, timeout_s: float) -> None:
     """Wait until REPORTS holds every report and each (stream, consumer) has nothing pending."""
     bus = await NatsBus.connect(url)
     deadline = time.monotonic() + timeout_s
     try:
         while True:
-            stored = (await bus.js.stream_info("REPORTS")).state.messages
+            stored = await _stored_reports(bus)
             infos = [await bus.js.consumer_info(s, c) for s, c in checks]
             if stored >= expect_reports and all(i.num_pending == 0 and i.num_ack_pending == 0 for i in infos):
                 return
@@ -302,10 +371,10 @@ def run_over_nats(
     summary. ``kill_hub_after=N``: a drill; SIGKILL the hub once it has acknowledged N
     reports and start another with ``--resume``.
 
-    Pace it (``speed="50"``: 50 x real time) to keep reports in arrival order across nodes:
-    the irbm-overflight exercise then gives the embedded run's message and track counts.
-    At ``"max"`` every node sends as fast as it can, so the hub sees the partners' reports
-    interleaved differently from their arrival times (a harder, different exercise).
+    At any speed the hub takes the reports in exercise order (:mod:`meshwarn.deploy.reorder`:
+    the nodes publish watermarks, the hub holds each report until every node has passed it),
+    so even at ``"max"``, where each node sends as fast as it can and the stream interleaves
+    the partners far from exercise time, the hub fuses what an embedded run fuses.
     """
     agreements = load_agreements(agreements_source)
     partners = sorted(agreements.partners)
@@ -323,7 +392,7 @@ def run_over_nats(
         )
         start_at = f"{time.time() + 1.5:.3f}"  # nodes start pacing together
         nodes = {
-            p: _spawn(["node", p, dep.urls[p], str(directory), speed, start_at], directory, p)
+            p: _spawn(["node", p, dep.urls[p], str(directory), speed, start_at, "--watermark"], directory, p)
             for p in partners
         }
         try:
@@ -386,7 +455,14 @@ def register(top: argparse._SubParsersAction) -> None:
     )
     node_cmd.add_argument("--dir", type=Path, required=True, help="exercise directory (reports.jsonl, keys/)")
     node_cmd.add_argument("--speed", default="max", help="max, realtime or a factor N")
-    node_cmd.set_defaults(func=lambda a: asyncio.run(node(a.partner, a.bus, a.dir, a.speed)))
+    node_cmd.add_argument(
+        "--watermark",
+        action="store_true",
+        help="tell the hub how far this node's exercise clock has got (for a hub run with --exercise-clock)",
+    )
+    node_cmd.set_defaults(
+        func=lambda a: asyncio.run(node(a.partner, a.bus, a.dir, a.speed, watermark=a.watermark))
+    )
     hub_cmd = top.add_parser("hub", help="the hub: verify, fuse and share from NATS JetStream")
     hub_cmd.add_argument("--bus", required=True, help="nats://user:password@host:port (the HUB credentials)")
     hub_cmd.add_argument("--agreements", required=True)
@@ -411,7 +487,8 @@ def _main(argv: list[str]) -> int:
     """Child-process entry: positional arguments, as run_over_nats passes them."""
     if argv[0] == "node":
         partner, url, directory, speed, start_at = argv[1:6]
-        return asyncio.run(node(partner, url, Path(directory), speed, float(start_at)))
+        watermark = "--watermark" in argv
+        return asyncio.run(node(partner, url, Path(directory), speed, float(start_at), watermark))
     url, agreements, directory, tracker = argv[1:5]
     # Spawned by run_over_nats for a simulated exercise: the nodes' arrival headers are exercise time.
     return asyncio.run(
