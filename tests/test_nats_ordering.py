@@ -225,3 +225,19 @@ def test_nats_exercise_at_max_speed_fuses_exactly_what_the_embedded_run_fuses(tm
     assert "0 late" in (nats / "logs" / "hub.log").read_text()
     # the same reports in the same order: the same picture, message for message
     assert unsigned_views(nats) == unsigned_views(embedded)
+
+
+def test_hub_killed_at_max_speed_resumes_into_the_same_picture(tmp_path: Path) -> None:
+    """The Reorder holds acknowledged reports; a resumed hub rebuilds them from the stream."""
+    from meshwarn.deploy.processes import run_over_nats
+    from tests.test_nats_exercise import make_exercise
+
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    for directory in (whole, killed):
+        make_exercise(directory)
+    run_over_nats(whole, "two-dyads", speed="max", tracker="toy", timeout_s=60)
+    summary = run_over_nats(killed, "two-dyads", speed="max", tracker="toy", timeout_s=60, kill_hub_after=8)
+    assert "rebuilt from" in (killed / "logs" / "hub-resumed.log").read_text()
+    assert (killed / "quarantine.jsonl").read_text() == ""  # no report handled twice
+    assert sum(row["accepted"] for row in summary["partners"].values()) == 31
+    assert unsigned_views(killed) == unsigned_views(whole)

@@ -3,12 +3,15 @@
 ``meshwarn node --partner KOR --bus URL --dir DIR``: a partner site. It signs its
 own reports from DIR/reports.jsonl with its private key (DIR/keys/KOR.key),
 publishes them on ``report.KOR.<kind>`` (Nats-Msg-Id = report id, so a resend is
-stored once) paced like the exercise, and writes what it receives on
+stored once) paced like the exercise (``--watermark``: with its exercise-time
+watermarks on ``report.KOR.watermark``), and writes what it receives on
 ``view.KOR.>`` to DIR/views/KOR.jsonl, until SIGTERM.
 
 ``meshwarn hub --bus URL --agreements A --dir DIR``: verifies, fuses and shares
 from the durable ``report.>`` consumer until SIGTERM, then releases what it still
-holds and writes DIR/store.sqlite, quarantine.jsonl and hub-summary.json.
+holds and writes DIR/store.sqlite, quarantine.jsonl and hub-summary.json. With
+``--exercise-clock`` it takes the nodes' reports in exercise order
+(:mod:`meshwarn.deploy.reorder`).
 
 :func:`run_over_nats` runs a whole exercise that way: a nats-server with one
 account per partner (from the agreements), the hub and every partner node as
