@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -183,10 +184,15 @@ def cmd_geojson(args: argparse.Namespace) -> int:
 
 def cmd_cot(args: argparse.Namespace) -> int:
     host, _, port = (args.tak or args.serve or "").rpartition(":")
-    if (args.tak or args.serve) and (not host or not port.isdigit()):
+    # A TAK server is reached on a real port; to serve, 0 asks the system for a free one.
+    lowest = 1 if args.tak else 0
+    if (args.tak or args.serve) and (not host or not port.isdigit() or not lowest <= int(port) <= 65535):
         raise InputError(
-            f"--{'tak' if args.tak else 'serve'}: expected HOST:PORT, got {args.tak or args.serve!r}"
+            f"--{'tak' if args.tak else 'serve'}: expected HOST:PORT with a port {lowest}..65535, "
+            f"got {args.tak or args.serve!r}"
         )
+    if not (args.speed >= 0 and math.isfinite(args.speed)):
+        raise InputError(f"--speed {args.speed:g}: want a replay speed >= 0 (0: all at once)")
     tracks, _ = _source(args)
     vessels, anomalies = _maritime(args)
     if args.serve:
