@@ -241,3 +241,27 @@ def test_hub_killed_at_max_speed_resumes_into_the_same_picture(tmp_path: Path) -
     assert (killed / "quarantine.jsonl").read_text() == ""  # no report handled twice
     assert sum(row["accepted"] for row in summary["partners"].values()) == 31
     assert unsigned_views(killed) == unsigned_views(whole)
+
+
+def test_a_paced_node_waiting_for_its_next_report_publishes_its_exercise_clock() -> None:
+    import time
+
+    from meshwarn.deploy.processes import _pace_until
+
+    class FakeBus:
+        def __init__(self) -> None:
+            self.sent: list[tuple[str, float]] = []
+
+        async def publish(self, subject: str, data: bytes) -> None:
+            self.sent.append((subject, float(data)))
+
+    bus = FakeBus()
+    start, first, wall_per_s = time.time(), 100.0, 0.1  # 10 x real time, from exercise time 100 s
+    next_arrival = 115.0  # the node's next report: 1.5 s of wall time away
+    due = start + (next_arrival - first) * wall_per_s
+    asyncio.run(_pace_until(bus, "KOR", due, (start, first, wall_per_s), watermark=True))  # type: ignore[arg-type]
+    assert time.time() >= due - 1e-3
+    assert bus.sent  # one every HEARTBEAT_S of the wait, however late a loaded machine wakes it
+    assert {subject for subject, _ in bus.sent} == {f"report.KOR.{WATERMARK}"}
+    clocks = [value for _, value in bus.sent]
+    assert clocks == sorted(clocks) and first < clocks[0] and clocks[-1] < next_arrival
