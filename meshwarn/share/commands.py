@@ -108,6 +108,8 @@ def load_deliveries(scenario: str, out: Path, seed: int | None, agreements: Agre
         if not (source / exercise.REPORTS).exists():
             raise InputError(f"{source}: no {exercise.REPORTS} (not a simulated exercise directory)")
         deliveries = list(exercise.read_deliveries(source))  # all of it readable before anything is copied
+        if not deliveries:
+            raise InputError(f"{source / exercise.REPORTS}: no reports (an empty exercise has nothing to run)")
         if agreements is not None:
             check_partners({d.report.label for d in deliveries}, agreements)
         out.mkdir(parents=True, exist_ok=True)

@@ -202,6 +202,8 @@ def reports_fused(directory: Path) -> dict[str, float]:
             for partner in visible.split(","):
                 counts[partner] = counts.get(partner, 0) + 1
         return counts
+    except sqlite3.DatabaseError as exc:
+        raise InputError(f"{path}: not a meshwarn store ({exc})") from None
     finally:
         db.close()
 
