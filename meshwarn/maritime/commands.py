@@ -9,6 +9,7 @@ from pathlib import Path
 
 import msgspec
 
+from meshwarn.argtypes import positive
 from meshwarn.errors import InputError
 from meshwarn.exercise import write_jsonl
 from meshwarn.maritime import io
@@ -45,7 +46,7 @@ def register(top: argparse._SubParsersAction, exercise: argparse._SubParsersActi
     simulate.set_defaults(func=cmd_simulate)
     fuse = sub.add_parser("fuse", help="track vessels and find anomalies in DIR/reports.jsonl")
     fuse.add_argument("directory", type=Path, metavar="DIR")
-    fuse.add_argument("--snapshot-s", type=float, default=600.0, metavar="S", help="track snapshot interval")
+    fuse.add_argument("--snapshot-s", type=positive, default=600.0, metavar="S", help="track snapshot interval")
     fuse.set_defaults(func=cmd_fuse)
     share = sub.add_parser(
         "run", help="simulate (or take DIR), fuse once per entitlement group, write views/<PARTNER>.jsonl"
@@ -53,7 +54,7 @@ def register(top: argparse._SubParsersAction, exercise: argparse._SubParsersActi
     share.add_argument("scenario", help="a scenario file or name, or an existing maritime exercise directory")
     share.add_argument("--agreements", required=True, metavar="FILE|NAME")
     share.add_argument("--out", type=Path, required=True, metavar="DIR")
-    share.add_argument("--snapshot-s", type=float, default=600.0, metavar="S", help="track snapshot interval")
+    share.add_argument("--snapshot-s", type=positive, default=600.0, metavar="S", help="track snapshot interval")
     share.set_defaults(func=cmd_run)
     score = sub.add_parser("score", help="precision and recall of each anomaly kind against the truth")
     score.add_argument("directory", type=Path, metavar="DIR")
