@@ -265,3 +265,38 @@ def test_a_paced_node_waiting_for_its_next_report_publishes_its_exercise_clock()
     assert {subject for subject, _ in bus.sent} == {f"report.KOR.{WATERMARK}"}
     clocks = [value for _, value in bus.sent]
     assert clocks == sorted(clocks) and first < clocks[0] and clocks[-1] < next_arrival
+
+
+def test_a_long_release_tells_the_server_the_report_is_still_in_progress(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from meshwarn.bus.nats import NatsMsg
+    from meshwarn.deploy import reorder
+
+    monkeypatch.setattr(reorder, "PROGRESS_S", 0.0)  # every released report counts as a long while
+    sink = Sink()
+    order = Reorder(("JPN", "KOR"), sink)
+    stream = Stream(order)
+    for i in range(5):
+        stream.report("KOR", f"K{i}", float(i), i)
+
+    class Raw:  # the nats-py message underneath: records "+WPI" (in progress) and acks
+        def __init__(self) -> None:
+            self.said: list[str] = []
+
+        async def in_progress(self) -> None:
+            self.said.append("progress")
+
+        async def ack_sync(self, timeout: float) -> None:
+            self.said.append("ack")
+
+    raw = Raw()
+    msg = NatsMsg(f"report.JPN.{WATERMARK}", b"inf", {}, 6)
+    msg.raw = raw  # type: ignore[assignment]
+
+    async def consume() -> None:
+        await order.feed(msg.subject, msg.data, msg.headers, msg.seq, msg.in_progress)
+        await msg.ack()
+        await msg.in_progress()  # after the ack: nothing more to say
+
+    asyncio.run(consume())
+    assert [name for name, _ in sink.got] == [f"K{i}" for i in range(5)]
+    assert raw.said == ["progress"] * 5 + ["ack"]

@@ -68,6 +68,9 @@ class Msg:
     async def ack(self) -> None:
         self._acked = True
 
+    async def in_progress(self) -> None:
+        """Still working on it: a bus that redelivers after an ack wait restarts that wait."""
+
     @property
     def acked(self) -> bool:
         return self._acked

@@ -80,6 +80,10 @@ class NatsMsg(Msg):
             await self.raw.ack()
         self._acked = True
 
+    async def in_progress(self) -> None:
+        if not self._acked and self.raw is not None:
+            await self.raw.in_progress()
+
 
 def content_id(subject: str, data: bytes) -> str:
     return hashlib.sha256(subject.encode() + b"\0" + data).hexdigest()[:40]

@@ -288,7 +288,8 @@ async def _start_in_order(the_hub: Hub, bus: NatsBus, order: reorder.Reorder) ->
     Reorder holds is rebuilt by replay after a crash); returns the silent-node guard's task."""
 
     async def on_message(msg: Msg) -> None:
-        await order.feed(msg.subject, msg.data, msg.headers, msg.seq)
+        # a report may release a long run of held ones: keep the server from redelivering it meanwhile
+        await order.feed(msg.subject, msg.data, msg.headers, msg.seq, msg.in_progress)
         await msg.ack()
 
     the_hub.sub = await bus.subscribe("report.>", on_message, manual_ack=True, max_deliver=1)

@@ -56,6 +56,8 @@ START_GRACE_S = 30.0
 Key = tuple[float, float, int]  # (exercise arrival, index in reports.jsonl, stream sequence)
 Handle = Callable[[str, bytes, float], Awaitable[None]]
 Publish = Callable[[str, bytes], Awaitable[object]]
+Progress = Callable[[], Awaitable[None]]
+PROGRESS_S = 1.0  # well inside the hub consumer's ack wait (3 s)
 LOWEST: Key = (-math.inf, -math.inf, -1)
 HIGHEST: Key = (math.inf, math.inf, 1 << 62)
 
@@ -109,8 +111,16 @@ class Reorder:
         live = [mark for p, mark in self.marks.items() if p not in self.silent]
         return min(live, default=HIGHEST)
 
-    async def feed(self, subject: str, data: bytes, headers: Mapping[str, str], seq: int) -> None:
-        """One message from the REPORTS stream, in stream order."""
+    async def feed(
+        self,
+        subject: str,
+        data: bytes,
+        headers: Mapping[str, str],
+        seq: int,
+        progress: Progress | None = None,
+    ) -> None:
+        """One message from the REPORTS stream, in stream order. It may release many held reports;
+        ``progress`` is called about once a second meanwhile (the consumer's ack wait restarts)."""
         origin = subject.split(".")[1] if subject.count(".") >= 2 else ""
         if subject == RELEASE_SUBJECT:
             self._give_up(data)
@@ -131,7 +141,7 @@ class Reorder:
                 await self.handle(subject, data, key[0])
                 return
             heapq.heappush(self.held, _Held(key, subject, data))
-        await self._release(self.watermark())
+        await self._release(self.watermark(), progress)
 
     def _heard(self, partner: str, mark: Key) -> None:
         self.marks[partner] = max(self.marks[partner], mark)
@@ -150,11 +160,15 @@ class Reorder:
             self.silent.add(partner)
             self.forced += 1
 
-    async def _release(self, until: Key) -> None:
+    async def _release(self, until: Key, progress: Progress | None = None) -> None:
         self.floor = max(self.floor, until)
+        told = time.monotonic()
         while self.held and self.held[0].key <= self.floor:
             item = heapq.heappop(self.held)
             await self.handle(item.subject, item.data, item.key[0])
+            if progress is not None and time.monotonic() - told >= PROGRESS_S:
+                await progress()
+                told = time.monotonic()
 
     async def flush(self) -> None:
         """The hub is stopping: everything still held goes to it, in order."""
