@@ -480,7 +480,8 @@ def register(top: argparse._SubParsersAction) -> None:
     hub_cmd.add_argument(
         "--exercise-clock",
         action="store_true",
-        help="trust the nodes' simulated arrival times (exercises only; live, the hub keeps its own clock)",
+        help="trust the nodes' simulated arrival times and take their reports in exercise order "
+        "(exercises only; live, the hub keeps its own clock)",
     )
     hub_cmd.set_defaults(
         func=lambda a: asyncio.run(hub(a.bus, a.agreements, a.dir, a.tracker, a.resume, a.exercise_clock))
