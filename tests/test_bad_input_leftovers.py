@@ -202,3 +202,51 @@ def test_exercise_warn_writes_apart_from_the_partners_alerts(run_copy: Path) -> 
     assert not list((run_copy / "alerts").glob("*.xml"))  # no second layout at the top
     after = snapshot(run_copy / "alerts")
     assert {k: v for k, v in after.items() if not k.startswith("fused/")} == partners_alerts
+
+
+# --- more bad input found while trying the CLI ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--serve", "127.0.0.1:99999"),  # was an OverflowError traceback
+        ("--tak", "127.0.0.1:99999"),
+        ("--tak", "127.0.0.1:0"),
+        ("--speed", "-1", "--serve", "127.0.0.1:0"),  # would wait for a client, then replay backwards
+    ],
+)
+def test_export_cot_refuses_impossible_ports_and_speeds(two_dyads_run: Path, args: tuple[str, ...]) -> None:
+    one_line_error(meshwarn("export", "cot", str(two_dyads_run), *args))
+
+
+def test_an_exercise_of_the_other_domain_is_refused_before_anything_is_copied(
+    run_copy: Path, tmp_path: Path
+) -> None:
+    sea = tmp_path / "sea"
+    meshwarn_cli("maritime", "simulate", str(MARITIME_SMALL), "--out", str(sea))
+    before_sea, before_missile = snapshot(sea), snapshot(run_copy)
+    assert "maritime run" in one_line_error(
+        meshwarn("exercise", "run", str(sea), "--agreements", "two-dyads", "--out", str(run_copy))
+    )
+    assert "exercise run" in one_line_error(
+        meshwarn("maritime", "run", str(run_copy), "--agreements", "two-dyads", "--out", str(sea))
+    )
+    assert snapshot(sea) == before_sea and snapshot(run_copy) == before_missile
+
+
+def test_empty_and_broken_files_in_an_exercise(run_copy: Path, tmp_path: Path) -> None:
+    (run_copy / "store.sqlite").write_bytes(b"not a database\n")
+    assert "store.sqlite: not a meshwarn store" in one_line_error(
+        meshwarn("exercise", "compare", str(run_copy), str(run_copy))
+    )
+    (run_copy / "reports.jsonl").write_bytes(b"")
+    assert "no reports" in one_line_error(
+        meshwarn("exercise", "run", str(run_copy), "--agreements", "two-dyads", "--out", str(tmp_path / "o"))
+    )
+    assert "a file, not a directory" in one_line_error(
+        meshwarn("exercise", "simulate", str(SMALL_SCENARIO), "--out", str(run_copy / "truth.json"))
+    )
+    assert "--snapshot-s" in one_line_error(
+        meshwarn("maritime", "fuse", str(run_copy), "--snapshot-s", "inf")
+    )

@@ -217,6 +217,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_out(args.out)  # a missile exercise's store is not replaced by a maritime one
     source = Path(args.scenario)
     if source.is_dir():
+        if (source / "truth.json").exists() and not (source / io.TRUTH).exists():
+            raise InputError(f"{source}: a missile exercise, not a maritime one: use `meshwarn exercise run`")
+        if (source / "scenario.toml").exists():
+            load_scenario(source / "scenario.toml")  # a wrong or bad scenario, before anything is copied
         io.read_deliveries(source)  # all of it readable before anything is copied over --out
         if source.resolve() != args.out.resolve():
             args.out.mkdir(parents=True, exist_ok=True)

@@ -107,6 +107,8 @@ def load_deliveries(scenario: str, out: Path, seed: int | None, agreements: Agre
     if source.is_dir():
         if not (source / exercise.REPORTS).exists():
             raise InputError(f"{source}: no {exercise.REPORTS} (not a simulated exercise directory)")
+        if (source / "maritime_truth.json").exists() and not (source / exercise.TRUTH).exists():
+            raise InputError(f"{source}: a maritime exercise, not a missile one: use `meshwarn maritime run`")
         deliveries = list(exercise.read_deliveries(source))  # all of it readable before anything is copied
         if not deliveries:
             raise InputError(f"{source / exercise.REPORTS}: no reports (an empty exercise has nothing to run)")

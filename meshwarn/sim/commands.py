@@ -131,6 +131,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     if args.seed is not None and args.seed < 0:
         raise InputError(f"--seed {args.seed} must be a non-negative integer")
+    if args.out.exists() and not args.out.is_dir():
+        raise InputError(f"--out {args.out}: a file, not a directory")
     found = existing_exercise(args.out)
     if found and not args.force:
         shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
