@@ -209,13 +209,13 @@ def test_a_missile_lost_and_found_under_a_new_track_keeps_its_alerts() -> None:
 
 
 def test_a_region_warned_on_a_biased_early_prediction_is_withdrawn_once_the_prediction_settles() -> None:
-    # The predicted path runs 60 km south of the truth until 150 s after launch (as a boost-phase
-    # prediction may), then on the truth with a narrow corridor.
+    # The predicted path runs 70 km south of the truth (its middle over Akita) until 150 s after
+    # launch (as a boost-phase prediction may), then on the truth with a narrow corridor.
     settle_s = 150.0
     tracks = tracks_from_truth(
         irbm(),
         width_km=lambda s: 8.0 if s < settle_s else 2.0,
-        offset_km=lambda s: 60.0 if s < settle_s else 0.0,
+        offset_km=lambda s: 70.0 if s < settle_s else 0.0,
     )
     alerts = issue_alerts(tracks)
     launch = irbm().launch_time

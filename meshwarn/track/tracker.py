@@ -21,7 +21,7 @@ from scipy.special import chdtri
 from meshwarn import model
 from meshwarn.geo.earth import E2, EP2, A, B, F
 from meshwarn.track.filters import EKF, IMM, UKF, IMMState, Mode
-from meshwarn.track.impact import launch_estimate, predict_impact
+from meshwarn.track.impact import boost_corridor, launch_estimate, predict_impact
 from meshwarn.track.initiation import LosPairer, Seeds, two_point_state
 from meshwarn.track.measurements import Measurement, from_report
 
@@ -51,6 +51,7 @@ class TrackerConfig:
     ir_pair_window_s: float = 1.0
     oosm_window_s: float = 60.0
     impact_refresh_s: float = 2.0  # re-fly the impact prediction at most this often (track time)
+    boost_more_s: float = 120.0  # in boost, the motor may burn on for up to this long (corridor)
     products: bool = True  # launch and impact prediction (off: tracking alone, for like-for-like timing)
     merge_prob: float = 0.999
     id_prefix: str = "T"
@@ -428,6 +429,11 @@ class Tracker:
     def _refresh_products(self, t: _Track, x: np.ndarray, P: np.ndarray, time: float, phase: str) -> None:
         if time - t.impact_at >= self.config.impact_refresh_s or t.impact is None:
             t.impact = predict_impact(x, P, time)
+            if t.impact is not None and phase == "boost" and not t.state.collapsed:
+                # The path to the instantaneous impact point assumes thrust cut now: widen it
+                # for the burn that may remain (the boost model's thrust, held along the velocity).
+                thrust = float(np.linalg.norm(t.state.xs[0][6:9]))
+                t.impact = boost_corridor(t.impact, x, thrust, self.config.boost_more_s)
             t.impact_at = time
             # Trusted for "it is down" only once burnout is settled (the boost model dropped).
             t.impact_final = t.impact is not None and t.state.collapsed

@@ -26,6 +26,13 @@ while the path up to it does (the missile will at least overfly that).
 
 Only regions of ``policy.countries`` are warned; tentative tracks warn nobody.
 
+A region the 95% corridor reaches but the likely part of it does not (the band within which the
+path passes with probability ``1 - 2 * likely_prob``, i.e. the region is overflown with less than
+``likely_prob``) is at risk only from the corridor's edge: while the track is held it is warned
+once its overflight is ``edge_lead_s`` away, not before. The corridor narrows as the track firms
+up (most of all at burnout), so an early warning on the edge alone is most likely a false one, and
+waiting costs the region no warning, only lead time beyond ``edge_lead_s``.
+
 A lost track never freezes an alert. A new track whose predicted impact (time and place)
 matches a lost event's takes that event over, so its regions keep their alert identities. While a track is coasting, or after it was
 deleted before its predicted impact, the corridor and the ellipse are drawn with
@@ -44,6 +51,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from statistics import NormalDist
 
 import numpy as np
 import shapely
@@ -76,6 +84,8 @@ class WarnPolicy:
     passed_margin_s: float = 10.0
     lost_accel_mps2: float = 1.0
     lost_boost_accel_mps2: float = 10.0
+    likely_prob: float = 0.3
+    edge_lead_s: float = 120.0
 
 
 @dataclass
@@ -228,6 +238,8 @@ class AlertManager:
         hits: list[Hit] = []
         if len(impact.ground_track) > 0:
             hits += overflown(self.regions, *corridor_segments(impact.ground_track, widths, now))
+            if not keep and lost_since is None:
+                hits = self._likely_or_near(hits, impact, widths, now)
         end = impact.time + 3.0 * impact.sigma_time_s
         boost = track.phase == "boost" if boost is None else boost
         if not boost or p.impact_in_boost:
@@ -240,6 +252,18 @@ class AlertManager:
             if prev is None or hit.reason != "overflight":  # impact outranks overflight
                 out[hit.region.code] = hit if prev is None else _merge(prev, hit)
         return out
+
+    def _likely_or_near(
+        self, hits: list[Hit], impact: ImpactPrediction, widths: np.ndarray, now: float
+    ) -> list[Hit]:
+        """Overflight hits whose region the likely corridor reaches, or whose overflight is near."""
+        edge = [h for h in hits if h.time - now > self.policy.edge_lead_s]
+        if not edge:
+            return hits
+        z = NormalDist().inv_cdf(1.0 - self.policy.likely_prob) / K95_1D
+        core = overflown(self.regions, *corridor_segments(impact.ground_track, widths * max(z, 0.0), now))
+        likely = {h.region.code for h in core}
+        return [h for h in hits if h.time - now <= self.policy.edge_lead_s or h.region.code in likely]
 
     def _widths_km(self, track: Track, impact: ImpactPrediction, grow: float) -> np.ndarray:
         """Cross-track 95% half-widths: the tracker's, or the track covariance's if wider, plus growth."""
