@@ -6,9 +6,12 @@ minutes, encoded as real NMEA sentences (pyais) with tag-block timestamps. Measu
 together: decoding (pyais + checks + per-MMSI merge), fusing (columns + the vectorised surface
 tracker), and one sensor look of detections associated against all 10,000 tracks. Memory is the
 tracemalloc growth of the decoder's vessel table and of the tracker's state for 10,000 vessels.
-Writes benchmarks/results/maritime.json.
+Trust: 20,000 of the decoded messages as reports of KOR, JPN and USA, signed by their nodes and
+admitted by the hub side of `maritime run` (every signature verified, guard checks, store, audit),
+in this process and on worker processes. Writes benchmarks/results/maritime.json.
 
     .venv/bin/python benchmarks/maritime.py [--vessels 10000] [--minutes 3]
+    .venv/bin/python benchmarks/maritime.py --trust-only --workers 1,2,4,8   # prints, writes nothing
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import argparse
 import json
 import statistics
 import sys
+import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -26,11 +30,15 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.machine import describe  # noqa: E402
+from meshwarn.maritime import trust  # noqa: E402
 from meshwarn.maritime.ais import AisDecoder  # noqa: E402
 from meshwarn.maritime.frame import LocalFrame  # noqa: E402
 from meshwarn.maritime.surface import SurfaceTracker, columns_of, run  # noqa: E402
 from meshwarn.maritime.traffic import build_world, encode_nmea, load_scenario, observe  # noqa: E402
 from meshwarn.model import AisPosition, AisStatic, Delivery, Label, Report  # noqa: E402
+from meshwarn.share.agreements import load  # noqa: E402
+from meshwarn.share.signing import KeyRing, PublicKeys  # noqa: E402
+from meshwarn.store.sqlite import Store  # noqa: E402
 
 SCENARIO = Path(__file__).resolve().parents[1] / "meshwarn" / "scenarios" / "maritime-east-asia.toml"
 RESULT = Path(__file__).parent / "results" / "maritime.json"
@@ -88,6 +96,59 @@ def scan(tracker: SurfaceTracker, detections: int, rng) -> float:
     return time.perf_counter() - start
 
 
+def signed_reports(messages: list, count: int) -> tuple[KeyRing, list[trust.Sent], list[Delivery]]:
+    partners = ("KOR", "JPN", "USA")
+    deliveries = []
+    for k, m in enumerate(messages[:count]):
+        origin = partners[k % 3]
+        deliveries.append(
+            Delivery(m.time, Report(f"{origin}-{k}", Label(origin, "UNCLASSIFIED", partners), m.time, m))
+        )
+    ring = KeyRing.generate(partners)
+    return ring, trust.sign_at_nodes(deliveries, ring, workers=1), deliveries
+
+
+def admit_once(sent: list[trust.Sent], keys: PublicKeys, workers: int) -> float:
+    """Seconds for the hub side to verify, check, store and audit every report (fresh store)."""
+    with tempfile.TemporaryDirectory() as folder:
+        store = Store(Path(folder) / "store.sqlite")
+        start = time.perf_counter()
+        ledger = trust.Ledger.open(store, keys)
+        accepted = trust.admit(sent, load("trilateral"), keys, ledger, workers)
+        store.close()
+        seconds = time.perf_counter() - start
+    assert len(accepted) == len(sent), "a genuine report was refused"
+    return seconds
+
+
+def trust_figures(messages: list, count: int, workers: list[int], repeat: int) -> dict:
+    """Reports per second: node signing, Ed25519 checks alone, and hub admission on each worker count."""
+    ring, sent, deliveries = signed_reports(messages, count)
+    keys = ring.public()
+    payloads = [p for _, p, _ in sent]
+    sign_s = statistics.median(
+        _timed(lambda: trust.sign_at_nodes(deliveries, ring, workers=1)) for _ in range(repeat)
+    )
+    verify_s = statistics.median(
+        _timed(lambda: trust.verify_signatures(keys, payloads)) for _ in range(repeat)
+    )
+    admit_s = {w: statistics.median(admit_once(sent, keys, w) for _ in range(repeat)) for w in workers}
+    return {
+        "reports": len(sent),
+        "node_sign_reports_per_s": round(len(sent) / sign_s),
+        "ed25519_verify_per_s": round(len(sent) / verify_s),
+        "hub_admit_reports_per_s_by_workers": {str(w): round(len(sent) / s) for w, s in admit_s.items()},
+        "verification_share_of_admit_1_worker": round(verify_s / admit_s[workers[0]], 2),
+        "default_workers_here": trust.default_workers(),
+    }
+
+
+def _timed(work) -> float:
+    start = time.perf_counter()
+    work()
+    return time.perf_counter() - start
+
+
 def memory(lines: list[str], frame: LocalFrame, vessels: int) -> dict[str, float]:
     """tracemalloc growth: decoder vessel table, and tracker state (arrays, index) without the update log."""
     tracemalloc.start()
@@ -121,10 +182,19 @@ def main() -> None:
     parser.add_argument("--vessels", type=int, default=10_000)
     parser.add_argument("--minutes", type=float, default=3.0)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--trust-reports", type=int, default=20_000)
+    parser.add_argument("--workers", default="1,2", help="worker counts for hub admission, e.g. 1,2,4,8")
+    parser.add_argument("--trust-only", action="store_true", help="only the trust figures, printed")
     args = parser.parse_args()
+    workers = [int(w) for w in args.workers.split(",")]
     t0 = time.perf_counter()
     lines, scenario = feed(args.vessels, args.minutes)
     print(f"feed: {len(lines)} sentences for {args.vessels} vessels in {time.perf_counter() - t0:.1f} s")
+    if args.trust_only:
+        _, _, messages = decode(lines)
+        positions = [m for m in messages if isinstance(m, AisPosition)]
+        print(json.dumps(trust_figures(positions, args.trust_reports, workers, args.repeat), indent=2))
+        return
     frame = LocalFrame(*scenario["frame"])
     decode_s, fuse_s = [], []
     for _ in range(args.repeat):
@@ -152,6 +222,9 @@ def main() -> None:
         "scan_500_detections_vs_tracks_ms": round(scan_s * 1e3, 1),
         "repeat": args.repeat,
         "memory": memory(lines, frame, args.vessels),
+        "trust": trust_figures(
+            [m for m in positions if isinstance(m, AisPosition)], args.trust_reports, workers, args.repeat
+        ),
     }
     RESULT.parent.mkdir(exist_ok=True)
     RESULT.write_text(json.dumps(result, indent=2) + "\n")
