@@ -148,12 +148,14 @@ class IMMState:
     mu: np.ndarray
     collapsed: bool = False  # boost mode dropped for good (burnout seen)
     ballistic_run: int = 0  # consecutive updates with the ballistic mode dominant
+    boost_time: float = -math.inf  # the last update that surely saw thrust (burnout came after)
     _estimate: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     def copy(self) -> IMMState:
         return IMMState(
-            self.time, list(self.xs), list(self.Ps), self.mu.copy(), self.collapsed, self.ballistic_run
-        )
+            self.time, list(self.xs), list(self.Ps), self.mu.copy(), self.collapsed, self.ballistic_run,
+            self.boost_time,
+        )  # fmt: skip
 
     def estimate(self) -> tuple[np.ndarray, np.ndarray]:
         """Moment-matched combination of the modes (computed once: states are not mutated)."""
@@ -173,7 +175,9 @@ class IMM:
     Boost ends and never restarts, so the chain is one-way in practice: the boost model hands
     over to the ballistic model with a mean dwell of tau_boost_s seconds. Once the ballistic
     model has dominated for collapse_after updates the boost model is dropped: cheaper, and a
-    burnt-out missile does not re-ignite.
+    burnt-out missile does not re-ignite. For settle_s after the last update that surely saw thrust
+    (ballistic probability below burning_prob) the dropped-to model predicts with the `settling`
+    mode's noise, then with `settled`'s.
     """
 
     def __init__(
@@ -187,6 +191,9 @@ class IMM:
         collapse_after: int = 5,
         cold_plume_likelihood: float = 0.02,
         settled: Mode | None = None,
+        burning_prob: float = 0.01,
+        settle_s: float = 0.0,
+        settling: Mode | None = None,
     ) -> None:
         self.kf = kf
         self.modes = (boost, ballistic)
@@ -195,6 +202,9 @@ class IMM:
         self.collapse_prob = collapse_prob
         self.collapse_after = collapse_after
         self.cold_plume_likelihood = cold_plume_likelihood  # P(IR detection | no thrust), relative
+        self.burning_prob = burning_prob
+        self.settle_s = settle_s
+        self.settling = settling or ballistic
         # After the boost model is dropped: the ballistic model with its own (smaller) noise. While
         # the two models still mix, the ballistic one needs more, to absorb the lag of the
         # thrust estimate at burnout.
@@ -212,8 +222,13 @@ class IMM:
     def predict(self, s: IMMState, time: float) -> IMMState:
         dt = time - s.time
         if s.collapsed:
-            x, P = self.kf.predict(s.xs[-1], s.Ps[-1], dt, self.settled)
-            return IMMState(time, [x], [P], s.mu.copy(), True, s.ballistic_run)
+            # Just after burnout the ballistic state still carries the lag of the boost model's
+            # thrust estimate (its velocity was built on it): a short arc of coasting data does not
+            # yet pin the velocity as well as the settled model's tiny noise would claim, so keep
+            # a larger allowance for settle_s after the last update that surely saw thrust.
+            settling = time - s.boost_time < self.settle_s
+            x, P = self.kf.predict(s.xs[-1], s.Ps[-1], dt, self.settling if settling else self.settled)
+            return IMMState(time, [x], [P], s.mu.copy(), True, s.ballistic_run, s.boost_time)
         T = self._transition(dt)
         c = s.mu @ T
         xs, Ps = [], []
@@ -233,7 +248,7 @@ class IMM:
             x1, P1 = self.kf.predict(x0, P0, dt, mode)
             xs.append(x1)
             Ps.append(P1)
-        return IMMState(time, xs, Ps, c, False, s.ballistic_run)
+        return IMMState(time, xs, Ps, c, False, s.ballistic_run, s.boost_time)
 
     def update(self, s: IMMState, m: Measurement) -> tuple[IMMState, float]:
         """Predict to the measurement's time and update with it; returns the state and its NIS."""
@@ -243,7 +258,7 @@ class IMM:
         """Update a state already predicted to the measurement's time."""
         if p.collapsed:
             x, P, nis, _ = self.kf.update(p.xs[-1], p.Ps[-1], m)
-            return IMMState(m.time, [x], [P], p.mu, True, p.ballistic_run + 1), nis
+            return IMMState(m.time, [x], [P], p.mu, True, p.ballistic_run + 1, p.boost_time), nis
         xs, Ps, logl, nises = [], [], [], []
         for x, P in zip(p.xs, p.Ps, strict=True):
             x1, P1, nis, ll = self.kf.update(x, P, m)
@@ -260,10 +275,11 @@ class IMM:
         mu = np.clip(mu, 1e-9, 1.0)
         mu /= mu.sum()
         run = p.ballistic_run + 1 if mu[1] > self.collapse_prob else 0
-        out = IMMState(m.time, xs, Ps, mu, False, run)
+        boost_time = m.time if mu[1] < self.burning_prob else p.boost_time
+        out = IMMState(m.time, xs, Ps, mu, False, run, boost_time)
         nis = float(p.mu @ np.array(nises))
         if run >= self.collapse_after:
-            out = IMMState(m.time, [xs[1]], [Ps[1]], np.array((0.0, 1.0)), True, run)
+            out = IMMState(m.time, [xs[1]], [Ps[1]], np.array((0.0, 1.0)), True, run, boost_time)
         return out, nis
 
     def phase(self, s: IMMState) -> str:

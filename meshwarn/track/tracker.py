@@ -33,6 +33,8 @@ class TrackerConfig:
     filter: str = "ekf"  # "ekf" or "ukf"
     q_ballistic: float = 1e-4  # m^2/s^3: white acceleration the ballistic model allows
     q_burnout: float = 0.05  # m^2/s^3: the ballistic model's while it still mixes with the boost one
+    q_settling: float = 1.0  # m^2/s^3: the ballistic model's for settle_s after burnout, while the
+    settle_s: float = 30.0  # lag of the boost-phase velocity washes out (ellipse coverage held)
     q_boost_accel: float = 1.0  # m^2/s^3
     q_boost_jerk: float = 20.0  # m^2/s^5: how fast thrust acceleration may change
     tau_boost_s: float = 60.0
@@ -94,6 +96,8 @@ class Tracker:
             Mode("ballistic", c.q_burnout, 0.0),
             tau_boost_s=c.tau_boost_s,
             settled=Mode("ballistic", c.q_ballistic, 0.0),
+            settle_s=c.settle_s,
+            settling=Mode("ballistic", c.q_settling, 0.0),
         )
         self.gate = {d: float(chdtri(d, 1.0 - c.gate_prob)) for d in (2, 3, 4)}  # chi-square quantiles
         self.merge_gate = float(chdtri(6, 1.0 - c.merge_prob))
