@@ -228,3 +228,21 @@ def test_a_region_warned_on_a_biased_early_prediction_is_withdrawn_once_the_pred
     for code in extra:  # withdrawn soon after the prediction settled, long before the missile passed
         assert settle_s < cancel[code] < settle_s + 45.0 < aomori_passed
     assert cancel["JP-02"] > aomori_passed  # Aomori's alert holds until the missile has passed
+
+
+def test_a_region_only_the_corridor_edge_reaches_is_warned_once_its_overflight_is_near() -> None:
+    # A steady prediction 60 km south of the truth, 8 km wide: its middle runs over Aomori, its
+    # edge over Akita (JP-05). Akita's chance of being overflown is small, and a prediction made
+    # minutes ahead narrows, so Akita waits until its overflight is edge_lead_s away; Aomori does not.
+    obj = irbm()
+    tracks = tracks_from_truth(obj, width_km=lambda s: 8.0, offset_km=lambda s: 60.0)
+    policy = WarnPolicy()
+    first = {a.region_code: a for a in issue_alerts(tracks, policy) if a.msg_type == "Alert"}
+    assert set(first) == {"JP-02", "JP-05"}
+    assert first["JP-02"].sent - obj.launch_time < 90.0  # the likely path: at once
+    akita_lead = first["JP-05"].expected_time - first["JP-05"].sent
+    assert policy.edge_lead_s - 10.0 <= akita_lead <= policy.edge_lead_s  # the edge: in time, not early
+    eager = {
+        a.region_code: a for a in issue_alerts(tracks, WarnPolicy(edge_lead_s=1e9)) if a.msg_type == "Alert"
+    }
+    assert eager["JP-05"].sent < first["JP-05"].sent - 100.0  # the rule, not the corridor, held it back
