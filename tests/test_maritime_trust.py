@@ -229,3 +229,10 @@ def test_maritime_run_does_not_replace_a_missile_exercise_store(sim: Path, tmp_p
     assert "store.sqlite" in capsys.readouterr().err
     assert Store(tmp_path / "store.sqlite").meta() == {"kept": "yes"}
     assert not (tmp_path / "reports.jsonl").exists()
+
+
+def test_maritime_run_leaves_a_file_that_is_not_a_store_alone(sim: Path, tmp_path: Path, capsys) -> None:
+    (tmp_path / "store.sqlite").write_bytes(b"not a database, but someone's file" * 200)
+    assert main(["maritime", "run", str(sim), "--agreements", "trilateral", "--out", str(tmp_path)]) == 2
+    assert "not a store" in capsys.readouterr().err
+    assert (tmp_path / "store.sqlite").read_bytes().startswith(b"not a database")

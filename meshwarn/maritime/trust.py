@@ -277,7 +277,10 @@ def check_out(directory: Path) -> None:
     path = Path(directory) / STORE
     if not path.exists():
         return
-    store = Store(path)
+    try:
+        store = Store(path)
+    except sqlite3.DatabaseError as exc:
+        raise InputError(f"{path}: not a store ({exc}); choose another --out") from None
     try:
         domain = store.meta().get("domain")
     finally:
@@ -309,6 +312,8 @@ def run_shared(
         if interfere is not None:
             sent = interfere(sent, ring)
         accepted = admit(sent, agreements, public, ledger, workers)
+        count = len(sent)
+        del sent  # the payloads are in the store now; the fusion below needs the memory more
         write_jsonl(directory / QUARANTINE, ledger.quarantine)
         writer, groups = share(accepted, scenario, agreements, snapshot_s)
         for g in groups:
@@ -316,4 +321,4 @@ def run_shared(
         counts = writer.write(directory, ring.private[HUB], ledger)
     finally:
         store.close()
-    return Outcome(len(sent), len(accepted), ledger.quarantine, groups, counts, writer)
+    return Outcome(count, len(accepted), ledger.quarantine, groups, counts, writer)
