@@ -46,7 +46,7 @@ from meshwarn.share import guard
 from meshwarn.share.agreements import Agreements
 from meshwarn.share.audit import STORE, AuditLog, keys_digest, sha256
 from meshwarn.share.messages import QuarantineEntry, ViewMessage
-from meshwarn.share.run import KEYS, QUARANTINE, fresh_store
+from meshwarn.share.run import KEYS, QUARANTINE, fresh_store, subject_of
 from meshwarn.share.signing import HUB, KeyRing, PublicKeys, canonical_bytes, sign_report
 from meshwarn.store.sqlite import Store
 
@@ -60,14 +60,11 @@ DOMAIN = "maritime"  # the store's meta "domain": which kind of run wrote it
 def default_workers() -> int:
     # One core stays with this process (checks, store, audit): more workers than the other cores
     # only slow the run (measured on 2 cores: two workers beside it were slower than none).
-    return max(1, min(len(os.sched_getaffinity(0)) - 1, 8))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(cores - 1, 8))
 
 
 # --- the partner nodes: each signs its own reports ----------------------------------------------
-
-
-def subject_of(report: Report) -> str:
-    return f"report.{report.label.originator}.{report.kind}"
 
 
 def sign_at_nodes(deliveries: Sequence[Delivery], ring: KeyRing, workers: int | None = None) -> list[Sent]:
