@@ -28,8 +28,8 @@ Only regions of ``policy.countries`` are warned; tentative tracks warn nobody.
 
 A region the 95% corridor reaches but the likely part of it does not (the band within which the
 path passes with probability ``1 - 2 * likely_prob``, i.e. the region is overflown with less than
-``likely_prob``) is at risk only from the corridor's edge: while the track is held it is warned
-once its overflight is ``edge_lead_s`` away, not before. The corridor narrows as the track firms
+``likely_prob``) is at risk only from the corridor's edge: while the track is live (not lost) it
+is warned once its overflight is ``edge_lead_s`` away, not before. The corridor narrows as the track firms
 up (most of all at burnout), so an early warning on the edge alone is most likely a false one, and
 waiting costs the region no warning, only lead time beyond ``edge_lead_s``.
 
@@ -84,8 +84,8 @@ class WarnPolicy:
     passed_margin_s: float = 10.0
     lost_accel_mps2: float = 1.0
     lost_boost_accel_mps2: float = 10.0
-    likely_prob: float = 0.3
-    edge_lead_s: float = 120.0
+    likely_prob: float = 0.3  # overflown with less than this: at risk only from the edge (0: rule off)
+    edge_lead_s: float = 120.0  # ... and then warned once its overflight is this close
 
 
 @dataclass
@@ -258,7 +258,7 @@ class AlertManager:
     ) -> list[Hit]:
         """Overflight hits whose region the likely corridor reaches, or whose overflight is near."""
         edge = [h for h in hits if h.time - now > self.policy.edge_lead_s]
-        if not edge:
+        if not edge or not 0.0 < self.policy.likely_prob < 1.0:
             return hits
         z = NormalDist().inv_cdf(1.0 - self.policy.likely_prob) / K95_1D
         core = overflown(self.regions, *corridor_segments(impact.ground_track, widths * max(z, 0.0), now))
