@@ -51,13 +51,14 @@ def run_demo(args: argparse.Namespace) -> int:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     trilateral, dyads, maritime = out / "trilateral", out / "two-dyads", out / "maritime"
+    # --force: a second demo replaces the first one's exercises (and all derived from them) in OUT.
 
     step(f"1. {args.scenario} under the trilateral agreement (simulate, sign, verify, fuse, share, warn)")
-    cli("exercise", "run", args.scenario, "--agreements", "trilateral", "--out", str(trilateral))
+    cli("exercise", "run", args.scenario, "--agreements", "trilateral", "--out", str(trilateral), "--force")
     show_alerts(trilateral)
 
     step("2. The same launch under two dyads (KOR-USA, JPN-USA; no KOR-JPN channel)")
-    cli("exercise", "run", str(trilateral), "--agreements", "two-dyads", "--out", str(dyads))
+    cli("exercise", "run", str(trilateral), "--agreements", "two-dyads", "--out", str(dyads), "--force")
     cli("exercise", "compare", str(dyads), str(trilateral))
 
     step("3. Trust: the audit chain and every signature")
@@ -71,7 +72,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
     step("5. The maritime picture beside it: AIS, coastal radar, patrol aircraft and satellites")
     scenario = maritime_scenario_beside(trilateral, out / f"{MARITIME_SCENARIO}.toml")
-    cli("maritime", "simulate", str(scenario), "--out", str(maritime))
+    cli("maritime", "simulate", str(scenario), "--out", str(maritime), "--force")
     cli("maritime", "fuse", str(maritime))
     cli("maritime", "score", str(maritime))
     cli("maritime", "run", str(maritime), "--agreements", "trilateral", "--out", str(maritime))

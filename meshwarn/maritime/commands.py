@@ -6,6 +6,7 @@ import argparse
 import json
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -14,7 +15,13 @@ from meshwarn.errors import InputError
 from meshwarn.exercise import write_jsonl
 from meshwarn.maritime import io
 
+if TYPE_CHECKING:
+    from meshwarn.maritime.trust import Sent
+    from meshwarn.share.agreements import Agreements
+    from meshwarn.share.signing import KeyRing
+
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+QUARANTINE_SHOWN = 6  # quarantined reports named on the terminal; all are in DIR/quarantine.jsonl
 
 
 def register(top: argparse._SubParsersAction, exercise: argparse._SubParsersAction) -> None:
@@ -43,6 +50,11 @@ def register(top: argparse._SubParsersAction, exercise: argparse._SubParsersActi
     simulate.add_argument(
         "--nmea", action="store_true", help="also write the AIS as NMEA sentences (ais.nmea)"
     )
+    simulate.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an exercise already in DIR, removing what earlier runs made from its reports",
+    )
     simulate.set_defaults(func=cmd_simulate)
     fuse = sub.add_parser("fuse", help="track vessels and find anomalies in DIR/reports.jsonl")
     fuse.add_argument("directory", type=Path, metavar="DIR")
@@ -55,6 +67,16 @@ def register(top: argparse._SubParsersAction, exercise: argparse._SubParsersActi
     share.add_argument("--agreements", required=True, metavar="FILE|NAME")
     share.add_argument("--out", type=Path, required=True, metavar="DIR")
     share.add_argument("--snapshot-s", type=positive, default=600.0, metavar="S", help="track snapshot interval")
+    share.add_argument(
+        "--inject-faults",
+        action="store_true",
+        help="also send four tampered reports (flipped byte, replay, wrong key, unknown originator)",
+    )
+    share.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an exercise already in DIR with new reports, removing all it had derived from its own",
+    )
     share.set_defaults(func=cmd_run)
     score = sub.add_parser("score", help="precision and recall of each anomaly kind against the truth")
     score.add_argument("directory", type=Path, metavar="DIR")
@@ -109,9 +131,20 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from meshwarn.maritime.traffic import load_scenario, simulate
+    simulate_into(args.scenario, args.out, nmea=args.nmea, force=args.force)
+    return 0
 
-    path = scenario_path(args.scenario)
+
+def simulate_into(
+    name: str, out: Path, nmea: bool = False, force: bool = False, agreements: Agreements | None = None
+) -> None:
+    """Simulate a scenario into OUT; an exercise already there is replaced only with `force`, and
+    only once the simulation (and, given agreements, the check of its partners) succeeded."""
+    from meshwarn.maritime.traffic import load_scenario, simulate
+    from meshwarn.share.commands import check_partners, replace_exercise
+    from meshwarn.sim.commands import check_replace
+
+    path = scenario_path(name)
     scenario = load_scenario(path)
     drawn_only = [z["name"] for z in scenario.get("zones", []) if "polygon" not in z]
     if drawn_only:  # the truth of zone entries is computed from the polygon
@@ -119,20 +152,24 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             f"{path}: zone {drawn_only[0]!r} has a region code but no polygon; simulating needs "
             "polygon = [[lat, lon], ...] (region zones serve `maritime fuse` of real reports)"
         )
-    observed, truth = simulate(scenario, nmea=args.nmea)
-    args.out.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(path, args.out / "scenario.toml")
-    count = io.write_deliveries(args.out, observed.deliveries)
-    io.write_truth(args.out, truth)
-    if args.nmea:
-        (args.out / io.NMEA).write_text("\n".join(observed.nmea) + "\n")
+    replacing = check_replace(out, force)
+    observed, truth = simulate(scenario, nmea=nmea)
+    if agreements is not None:
+        check_partners({d.report.label for d in observed.deliveries}, agreements)
+    if replacing:
+        replace_exercise(out)
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, out / "scenario.toml")
+    count = io.write_deliveries(out, observed.deliveries)
+    io.write_truth(out, truth)
+    if nmea:
+        (out / io.NMEA).write_text("\n".join(observed.nmea) + "\n")
     kinds: dict[str, int] = {}
     for event in truth.events:
         if not event.optional:
             kinds[event.kind] = kinds.get(event.kind, 0) + 1
-    print(f"{len(truth.vessels)} vessels, {count} reports -> {args.out}; events: "
+    print(f"{len(truth.vessels)} vessels, {count} reports -> {out}; events: "
           + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))  # fmt: skip
-    return 0
 
 
 def fuse_directory(directory: Path, snapshot_s: float = 600.0) -> tuple[int, list]:
@@ -214,28 +251,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     agreements = load(args.agreements)
     if args.snapshot_s <= 0:
         raise InputError("--snapshot-s must be > 0")
-    check_out(args.out)  # a missile exercise's store is not replaced by a maritime one
+    if not args.force:  # a missile exercise's store is not replaced by a maritime one unless asked
+        check_out(args.out)
     source = Path(args.scenario)
     if source.is_dir():
-        if (source / "truth.json").exists() and not (source / io.TRUTH).exists():
-            raise InputError(f"{source}: a missile exercise, not a maritime one: use `meshwarn exercise run`")
-        if (source / "scenario.toml").exists():
-            load_scenario(source / "scenario.toml")  # a wrong or bad scenario, before anything is copied
-        io.read_deliveries(source)  # all of it readable before anything is copied over --out
-        if source.resolve() != args.out.resolve():
-            args.out.mkdir(parents=True, exist_ok=True)
-            for name in (io.REPORTS, "scenario.toml", io.TRUTH):
-                if (source / name).exists():
-                    shutil.copyfile(source / name, args.out / name)
+        take_directory(source, args.out, agreements, args.force)
     else:
-        cmd_simulate(argparse.Namespace(scenario=args.scenario, out=args.out, nmea=False))
+        simulate_into(args.scenario, args.out, force=args.force, agreements=agreements)
     scenario_file = args.out / "scenario.toml"
     scenario = load_scenario(scenario_file) if scenario_file.exists() else {}
     deliveries = io.read_deliveries(args.out)
-    outcome = run_shared(args.out, deliveries, scenario, agreements, args.snapshot_s)
+    interfere = inject_faults if args.inject_faults else None
+    outcome = run_shared(args.out, deliveries, scenario, agreements, args.snapshot_s, interfere)
     writer, groups, counts = outcome.writer, outcome.groups, outcome.counts
     print(f"{outcome.reports} reports signed by their nodes: {outcome.accepted} verified and stored, "
           f"{len(outcome.quarantine)} quarantined -> {args.out / 'quarantine.jsonl'}")  # fmt: skip
+    for entry in outcome.quarantine[:QUARANTINE_SHOWN]:
+        print(f"  quarantined {entry.report_id or '(undecodable)'} on {entry.subject}: {entry.reason}")
+    if len(outcome.quarantine) > QUARANTINE_SHOWN:
+        print(f"  ... {len(outcome.quarantine) - QUARANTINE_SHOWN} more")
     for g in groups:
         print(f"group {g['group']}: {g['reports']} reports -> {g['track_states']} track states, "
               f"{g['anomalies']} anomalies")  # fmt: skip
@@ -244,3 +278,37 @@ def cmd_run(args: argparse.Namespace) -> int:
           + (f"; held back by the agreements: {writer.withheld}" if writer.withheld else ""))  # fmt: skip
     print(f"store and audit chain -> {args.out / 'store.sqlite'} (check: meshwarn audit verify {args.out})")
     return 0
+
+
+def take_directory(source: Path, out: Path, agreements: Agreements, force: bool) -> None:
+    """A maritime exercise directory as the run's input, checked whole before anything in OUT changes."""
+    from meshwarn.maritime.traffic import load_scenario
+    from meshwarn.share.commands import check_partners, clear_run_outputs, replace_exercise
+    from meshwarn.sim.commands import check_replace
+
+    if (source / "truth.json").exists() and not (source / io.TRUTH).exists():
+        raise InputError(f"{source}: a missile exercise, not a maritime one: use `meshwarn exercise run`")
+    if (source / "scenario.toml").exists():
+        load_scenario(source / "scenario.toml")  # a wrong or bad scenario, before anything is copied
+    deliveries = io.read_deliveries(source)  # all of it readable before anything is copied over --out
+    check_partners({d.report.label for d in deliveries}, agreements)
+    if out.exists() and source.resolve() == out.resolve():
+        clear_run_outputs(out)  # e.g. the view of a partner the new agreements no longer name
+        return
+    if check_replace(out, force):
+        replace_exercise(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in (io.REPORTS, "scenario.toml", io.TRUTH):
+        if (source / name).exists():
+            shutil.copyfile(source / name, out / name)
+
+
+def inject_faults(sent: list[Sent], ring: KeyRing) -> list[Sent]:
+    """The bus as `exercise run --inject-faults` has it: four tampered copies of the latest reports
+    after the genuine ones (their replay is within the freshness window)."""
+    from meshwarn.share.faults import tampered
+
+    latest = sent[-4:]
+    if not latest:
+        return sent
+    return [*sent, *tampered(latest, ring, max(arrival for _, _, arrival in latest))]

@@ -32,6 +32,11 @@ def register(top: argparse._SubParsersAction, exercise: argparse._SubParsersActi
     run_cmd.add_argument("--seed", type=int, help="simulation seed (default: the scenario's)")
     run_cmd.add_argument("--inject-faults", action="store_true", help="also send four tampered reports")
     run_cmd.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an exercise already in DIR with new reports, removing all it had derived from its own",
+    )
+    run_cmd.add_argument(
         "--bus",
         default="embedded",
         choices=["embedded", "nats"],
@@ -97,11 +102,43 @@ def check_partners(labels: Iterable[Label], agreements: Agreements) -> None:
         )
 
 
-def load_deliveries(scenario: str, out: Path, seed: int | None, agreements: Agreements | None = None):  # noqa: ANN201
+# What a run over an exercise's own reports (SCENARIO is DIR) writes anew: the earlier run's go first,
+# or a partner the new agreements drop would keep its old view and alerts. alerts/fused/ (from
+# `exercise warn` of the full picture) does not depend on the agreements, nor tracks.jsonl: kept.
+RUN_OUTPUTS = ("views", "quarantine.jsonl", "keys.json", "hub-summary.json", "logs", "receipts")
+
+
+def clear_run_outputs(directory: Path) -> None:
+    from meshwarn.warn.cap import ALERTS_DIR
+    from meshwarn.warn.commands import FUSED
+
+    partner_alerts = [p for p in (directory / ALERTS_DIR).glob("*") if p.is_dir() and p.name != FUSED]
+    for path in [*(directory / name for name in RUN_OUTPUTS), *partner_alerts]:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def replace_exercise(out: Path) -> None:
+    """Clear an earlier exercise from DIR (its reports and all derived from them) and say so."""
+    from meshwarn.sim.commands import clear_exercise
+
+    removed = clear_exercise(out)
+    if removed:
+        print(f"replaced the exercise in {out}; removed {', '.join(removed)}")
+
+
+def load_deliveries(  # noqa: ANN201
+    scenario: str, out: Path, seed: int | None, agreements: Agreements | None = None, force: bool = False
+):
     """Deliveries from an exercise directory, or from simulating the scenario into `out`.
 
-    With agreements, the exercise's partners are checked against them before anything is written."""
+    With agreements, the exercise's partners are checked against them before anything is written.
+    An exercise already in `out` is replaced only with `force`, and only once the new reports are
+    in hand; a run over DIR's own reports replaces only what the run itself writes."""
     from meshwarn import exercise
+    from meshwarn.sim.commands import SIMULATED, check_replace
 
     source = Path(scenario)
     if source.is_dir():
@@ -114,9 +151,14 @@ def load_deliveries(scenario: str, out: Path, seed: int | None, agreements: Agre
             raise InputError(f"{source / exercise.REPORTS}: no reports (an empty exercise has nothing to run)")
         if agreements is not None:
             check_partners({d.report.label for d in deliveries}, agreements)
+        if out.exists() and source.resolve() == out.resolve():
+            clear_run_outputs(out)
+            return deliveries
+        if check_replace(out, force):
+            replace_exercise(out)
         out.mkdir(parents=True, exist_ok=True)
-        for name in (exercise.REPORTS, exercise.TRUTH, exercise.SCENARIO):
-            if (source / name).exists() and source.resolve() != out.resolve():
+        for name in SIMULATED:  # report_truth.json too: `exercise score` reads it beside the reports
+            if (source / name).exists():
                 shutil.copyfile(source / name, out / name)
         return deliveries
     from meshwarn.sim.scenario import load_scenario
@@ -125,7 +167,10 @@ def load_deliveries(scenario: str, out: Path, seed: int | None, agreements: Agre
     loaded = load_scenario(scenario)
     if agreements is not None:
         check_partners([*loaded.labels.values(), *(sensor.label for sensor in loaded.sensors)], agreements)
+    replacing = check_replace(out, force)
     sim = simulate(loaded, seed)
+    if replacing:
+        replace_exercise(out)
     write(sim, out)
     return sim.deliveries
 
@@ -138,6 +183,7 @@ def run(
     seed: int | None = None,
     faults: bool = False,
     summary: bool = True,
+    force: bool = False,
 ):  # noqa: ANN201 - an Outcome
     """The whole of `meshwarn exercise run`, for callers such as `meshwarn demo`."""
     from meshwarn.share.agreements import load
@@ -146,7 +192,7 @@ def run(
     speed = check_speed(speed)
     loaded = load(agreements)
     factory = default_tracker_factory()
-    deliveries = load_deliveries(scenario, out, seed, loaded)
+    deliveries = load_deliveries(scenario, out, seed, loaded, force)
     outcome = asyncio.run(
         run_exercise(deliveries, loaded, out, factory, speed, warn=default_warn_hook(), faults=faults)
     )
@@ -157,15 +203,18 @@ def run(
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    common = (args.scenario, args.agreements, args.out, args.speed, args.seed, args.inject_faults)
     if args.bus == "nats":
-        run_nats(args.scenario, args.agreements, args.out, args.speed, args.seed, args.inject_faults)
+        run_nats(*common, args.force)
     else:
-        run(args.scenario, args.agreements, args.out, args.speed, args.seed, args.inject_faults)
+        run(*common, force=args.force)
     write_cap(args.out)
     return 0
 
 
-def run_nats(scenario: str, agreements: str, out: Path, speed: str, seed: int | None, faults: bool) -> None:
+def run_nats(
+    scenario: str, agreements: str, out: Path, speed: str, seed: int | None, faults: bool, force: bool = False
+) -> None:
     """The exercise over a real local nats-server, each partner node a process of its own."""
     from meshwarn.deploy.processes import print_over_nats, run_over_nats
     from meshwarn.share.agreements import load
@@ -174,7 +223,7 @@ def run_nats(scenario: str, agreements: str, out: Path, speed: str, seed: int | 
         raise InputError("--inject-faults is not supported with --bus nats")
     speed = check_speed(speed)
     loaded = load(agreements)
-    load_deliveries(scenario, out, seed, loaded)  # simulates into out/ (reports.jsonl) when given a scenario
+    load_deliveries(scenario, out, seed, loaded, force)  # simulates into out/ (reports.jsonl) when given a scenario
     print_over_nats(run_over_nats(out, agreements, speed), loaded.name)
 
 

@@ -53,7 +53,7 @@ DERIVED = (
     "tracks.jsonl", "score.json", "alerts.jsonl", "alerts", "views", "quarantine.jsonl", "store.sqlite",
     "store.sqlite-wal", "store.sqlite-shm", "keys.json", "hub-summary.json", "web-credentials.json",
     "map.png", "exercise.png", "exercise.geojson", "cot.xml", "maritime_truth.json", "vessel_tracks.jsonl",
-    "anomalies.jsonl", "maritime_score.json", "ais.nmea",
+    "anomalies.jsonl", "maritime_score.json", "ais.nmea", "logs", "receipts",
 )  # fmt: skip
 
 
@@ -66,6 +66,35 @@ def existing_exercise(directory: Path) -> list[str]:
         for name in (*SIMULATED, *DERIVED)
         if (directory / name).exists()
     ]
+
+
+def check_replace(out: Path, force: bool) -> bool:
+    """Whether DIR already holds an exercise that new reports would replace; refused without --force.
+
+    Callers replace it only once the new reports exist (simulated, or read whole), so that a failed
+    run leaves the old exercise whole."""
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out}: a file, not a directory")
+    found = existing_exercise(out)
+    if found and not force:
+        shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+        raise InputError(
+            f"{out} already holds an exercise ({shown}); choose another --out, or add --force to "
+            "replace it (its views, tracks, alerts and store are removed with it)"
+        )
+    return bool(found)
+
+
+def clear_exercise(directory: Path) -> list[str]:
+    """Remove an earlier run's reports and all derived from them; the names removed.
+
+    The simulated files go too: a new run that writes no truth.json must not leave the old one."""
+    removed = remove_derived(directory)
+    for name in SIMULATED:
+        if (directory / name).is_file():
+            (directory / name).unlink()
+            removed.append(name)
+    return removed
 
 
 def remove_derived(directory: Path) -> list[str]:
@@ -131,15 +160,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     if args.seed is not None and args.seed < 0:
         raise InputError(f"--seed {args.seed} must be a non-negative integer")
-    if args.out.exists() and not args.out.is_dir():
-        raise InputError(f"--out {args.out}: a file, not a directory")
-    found = existing_exercise(args.out)
-    if found and not args.force:
-        shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
-        raise InputError(
-            f"{args.out} already holds an exercise ({shown}); choose another --out, or add --force to "
-            "replace it (its views, tracks, alerts and store are removed with it)"
-        )
+    found = check_replace(args.out, args.force)
     scenario = load_scenario(args.scenario)
     if args.quiet:
         sim = simulate(scenario, args.seed)
