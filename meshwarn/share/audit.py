@@ -11,6 +11,7 @@ digest. The first entry commits to the public keys.
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,12 +154,52 @@ def _check_quarantine(store: Store, digests: dict) -> list[Finding]:
     return out
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+TABLES = ("keys", "reports", "outgoing", "quarantine", "audit")  # what verify_store reads
+
+
+def check_store_file(path: Path) -> None:
+    """Refuse, naming the file, what is not a meshwarn store, before opening it as one.
+
+    Opening it as a store would add the store's tables to any SQLite file (an empty file included)
+    and then find nothing wrong with an empty audit chain; so the file is looked at read-only first."""
+    if not path.is_file():
+        raise InputError(f"{path}: not a file (a meshwarn store is one SQLite file)")
+    with path.open("rb") as file:  # unreadable: the CLI names the file
+        header = file.read(len(SQLITE_HEADER))
+    if header != SQLITE_HEADER:
+        raise InputError(f"{path}: not a meshwarn store (not an SQLite database)")
+    # immutable: a read-only look at a WAL-mode file would still leave -wal and -shm files beside
+    # it; but a store with a -wal file of its own (not checkpointed) must be read with that file.
+    wal = Path(f"{path}-wal").exists()
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?{'mode=ro' if wal else 'immutable=1'}", uri=True)
+    try:
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        missing = [t for t in TABLES if t not in tables]
+        if not missing and db.execute("SELECT count(*) FROM audit").fetchone()[0] == 0:
+            missing = ["audit entries"]
+    except sqlite3.DatabaseError as exc:
+        raise InputError(f"{path}: not a readable meshwarn store ({exc})") from None
+    finally:
+        db.close()
+    if missing:
+        raise InputError(f"{path}: not a meshwarn store (no {', '.join(missing)})")
+
+
 def verify_dir(directory: Path) -> list[Finding]:
     path = Path(directory) / STORE
+    if not Path(directory).is_dir():
+        raise InputError(f"{directory}: not a directory (give an exercise directory)")
     if not path.exists():
         raise InputError(f"{directory}: no {STORE} (not a `meshwarn exercise run` directory)")
-    store = Store(path)
+    check_store_file(path)
+    try:
+        store = Store(path)
+    except sqlite3.DatabaseError as exc:
+        raise InputError(f"{path}: cannot open the store ({exc})") from None
     try:
         return verify_store(store)
+    except sqlite3.DatabaseError as exc:  # e.g. a truncated file: the header is there, pages are not
+        raise InputError(f"{path}: damaged store ({exc}); nothing in it can be verified") from None
     finally:
         store.db.close()
