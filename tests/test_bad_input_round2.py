@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -59,7 +60,7 @@ def test_maritime_simulate_refuses_to_replace_an_exercise_without_force(sea: Pat
 
 
 def test_maritime_simulate_with_force_leaves_no_stale_outputs(sea: Path) -> None:
-    stale = {"views", "store.sqlite", "quarantine.jsonl", "keys.json", "vessel_tracks.jsonl", "anomalies.jsonl"}
+    stale = {"views", "store.sqlite", "quarantine.jsonl", "keys.json", "vessel_tracks.jsonl"}
     assert stale <= {p.name for p in sea.iterdir()}
     result = meshwarn("maritime", "simulate", str(MARITIME_SMALL), "--out", str(sea), "--force")
     assert result.returncode == 0, result.stderr
@@ -161,7 +162,9 @@ def test_exercise_run_over_its_own_reports_drops_the_old_runs_views(run_copy: Pa
     ],
     ids=["text", "empty", "truncated", "directory", "other-sqlite"],
 )
-def test_audit_verify_names_a_store_that_is_not_one(run_copy: Path, spoil, words: str) -> None:  # noqa: ANN001
+def test_audit_verify_names_a_store_that_is_not_one(
+    run_copy: Path, spoil: Callable[[Path], object], words: str
+) -> None:
     store = run_copy / "store.sqlite"
     spoil(store)
     before = snapshot(run_copy)
@@ -196,8 +199,9 @@ def test_maritime_run_refuses_agreements_missing_a_partner(tmp_path: Path, marit
 def test_maritime_run_rehearses_tampering(maritime_run: Path, tmp_path: Path) -> None:
     out = tmp_path / "faults"
     result = meshwarn(
-        "maritime", "run", str(maritime_run), "--agreements", "trilateral", "--out", str(out), "--inject-faults"
-    )
+        "maritime", "run", str(maritime_run), "--agreements", "trilateral", "--out", str(out),
+        "--inject-faults",
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     reports = len((maritime_run / "reports.jsonl").read_text().splitlines())
     assert f"{reports + 4} reports signed by their nodes: {reports} verified and stored, 4 quarantined" in (

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
+import re
 from pathlib import Path
 
 from meshwarn.argtypes import port, port_or_zero
@@ -21,7 +23,9 @@ def register(top: argparse._SubParsersAction, exercise: argparse._SubParsersActi
         "--agreements", required=True, help="agreements TOML file, or a shipped name (trilateral)"
     )
     cfg.add_argument("--out", required=True, type=Path, help="directory to write into")
-    cfg.add_argument("--host", default="127.0.0.1", help="address the hub server listens on")
+    cfg.add_argument(
+        "--host", type=host_name, default="127.0.0.1", help="address the hub server listens on (name or IPv4)"
+    )
     cfg.add_argument("--port", type=port, default=4222, help="client port")
     cfg.add_argument(
         "--leaf-port", type=port_or_zero, default=7422, help="leaf-node port for partner sites (0: none)"
@@ -37,6 +41,24 @@ def register(top: argparse._SubParsersAction, exercise: argparse._SubParsersActi
     keys.add_argument("--dir", type=Path, required=True, help="exercise directory")
     keys.set_defaults(func=_keys)
     processes.register(top)
+
+
+HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+
+def host_name(text: str) -> str:
+    """A host name or an IPv4 address: it goes into the server's config and into every partner's URL."""
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        address = None
+    if address is not None and address.version == 6:
+        # nats://user:pass@::1:4222 is not a URL; the URLs handed to partners would not work.
+        raise argparse.ArgumentTypeError(f"{text!r}: give a host name or an IPv4 address, not IPv6")
+    labels = text.split(".")
+    if address is None and (len(text) > 253 or not all(HOST_LABEL.fullmatch(label) for label in labels)):
+        raise argparse.ArgumentTypeError(f"{text!r}: not a host name or IPv4 address")
+    return text
 
 
 def _keys(args: argparse.Namespace) -> int:

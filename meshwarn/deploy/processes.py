@@ -77,14 +77,24 @@ def read_private(directory: Path, name: str) -> Ed25519PrivateKey:
     path = directory / KEYS_DIR / f"{name}.key"
     if not path.exists():
         raise InputError(f"{path}: no private key for {name}")
-    return Ed25519PrivateKey.from_private_bytes(base64.b64decode(path.read_text().strip()))
+    try:
+        raw = base64.b64decode(path.read_text().strip(), validate=True)
+        return Ed25519PrivateKey.from_private_bytes(raw)
+    except ValueError:  # binascii.Error is one: not base64, or not 32 bytes of an Ed25519 key
+        raise InputError(
+            f"{path}: not a private key (base64 of a raw Ed25519 key, as `deploy keys` writes)"
+        ) from None
 
 
 def read_public(directory: Path) -> PublicKeys:
     from meshwarn.share.run import KEYS
 
-    raw = json.loads((directory / KEYS).read_text())
-    return PublicKeys.from_raw({name: base64.b64decode(value) for name, value in raw.items()})
+    path = directory / KEYS
+    try:
+        raw = json.loads(path.read_text())
+        return PublicKeys.from_raw({name: base64.b64decode(v, validate=True) for name, v in raw.items()})
+    except (ValueError, TypeError, AttributeError):  # not JSON, not {name: base64}, or not Ed25519 keys
+        raise InputError(f"{path}: not the public keys (a JSON object of name: base64 Ed25519 key)") from None
 
 
 def _stop_event() -> asyncio.Event:

@@ -223,7 +223,7 @@ def run_nats(
         raise InputError("--inject-faults is not supported with --bus nats")
     speed = check_speed(speed)
     loaded = load(agreements)
-    load_deliveries(scenario, out, seed, loaded, force)  # simulates into out/ (reports.jsonl) when given a scenario
+    load_deliveries(scenario, out, seed, loaded, force)  # given a scenario, simulates into out/
     print_over_nats(run_over_nats(out, agreements, speed), loaded.name)
 
 
