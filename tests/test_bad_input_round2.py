@@ -215,3 +215,69 @@ def test_maritime_run_rehearses_tampering(maritime_run: Path, tmp_path: Path) ->
     assert "replay of report" in result.stdout  # the quarantine is shown, not only counted
     verified = meshwarn("audit", "verify", str(out))  # the refusals are in the audit chain, intact
     assert verified.returncode == 0, verified.stdout
+
+
+# --- more bad input found while trying the CLI ---------------------------------------------------
+
+
+def test_export_never_writes_over_the_exercises_own_files(run_copy: Path) -> None:
+    meshwarn_cli("exercise", "fuse", str(run_copy), "--quiet")
+    before = snapshot(run_copy)
+    for fmt, target in (("geojson", "tracks.jsonl"), ("cot", "reports.jsonl"), ("cot", "views/KOR.jsonl")):
+        error = one_line_error(meshwarn("export", fmt, str(run_copy), "--out", str(run_copy / target)))
+        assert "the exercise's own files" in error
+    (run_copy / "maps").mkdir()
+    assert "a directory" in one_line_error(
+        meshwarn("export", "geojson", str(run_copy), "--out", str(run_copy / "maps"))
+    )
+    assert snapshot(run_copy) == before
+
+
+def test_export_says_what_is_missing(run_copy: Path, tmp_path: Path) -> None:
+    assert not (run_copy / "tracks.jsonl").exists()  # `exercise run` writes views, not the full picture
+    error = one_line_error(meshwarn("export", "geojson", str(run_copy)))
+    assert "exercise fuse" in error and "--view" in error
+    assert "no such exercise directory" in one_line_error(meshwarn("export", "cot", str(tmp_path / "none")))
+    assert meshwarn("export", "geojson", str(run_copy), "--view", "KOR").returncode == 0
+
+
+def test_ais_ingest_checks_its_outputs_before_reading(tmp_path: Path) -> None:
+    feed = tmp_path / "feed.nmea"
+    feed.write_text("!AIVDM,1,1,,A,13aEOK?P00PD2wVMdLDRhgvL289?,0*26\n")
+    same = str(tmp_path / "both.jsonl")
+    assert "give each its own file" in one_line_error(
+        meshwarn("ais", "ingest", str(feed), "--out", same, "--quarantine", same)
+    )
+    assert "a directory" in one_line_error(meshwarn("ais", "ingest", str(feed), "--out", str(tmp_path)))
+    missing = tmp_path / "no" / "q.jsonl"
+    assert "no such directory" in one_line_error(
+        meshwarn("ais", "ingest", str(feed), "--quarantine", str(missing))
+    )
+
+
+def test_node_and_hub_name_a_key_file_that_is_not_one(tmp_path: Path) -> None:
+    meshwarn_cli("deploy", "keys", "--agreements", "trilateral", "--dir", str(tmp_path))
+    shutil.copyfile(SMALL_SCENARIO, tmp_path / "scenario.toml")
+    (tmp_path / "reports.jsonl").write_text("")
+    (tmp_path / "keys" / "KOR.key").write_text("not base64!\n")
+    bus = "nats://KOR:x@127.0.0.1:1"
+    error = one_line_error(meshwarn("node", "--partner", "KOR", "--bus", bus, "--dir", str(tmp_path)))
+    assert "KOR.key: not a private key" in error
+
+
+def test_read_public_names_a_keys_file_of_the_wrong_shape(tmp_path: Path) -> None:
+    from meshwarn.deploy.processes import read_public
+    from meshwarn.errors import InputError
+
+    for text in ("[1, 2]", '{"KOR": 5}', '{"KOR": "not base64!"}', '{"KOR": "AAAA"}', "{"):
+        (tmp_path / "keys.json").write_text(text)
+        with pytest.raises(InputError, match="keys.json: not the public keys"):
+            read_public(tmp_path)
+
+
+@pytest.mark.parametrize("host", ["bad host", "::1", "a..b", 'x"y'])
+def test_nats_config_refuses_a_host_it_cannot_write(tmp_path: Path, host: str) -> None:
+    out = tmp_path / "nats"
+    argv = ("deploy", "nats-config", "--agreements", "trilateral", "--out", str(out), "--host", host)
+    one_line_error(meshwarn(*argv))
+    assert not out.exists()

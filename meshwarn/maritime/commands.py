@@ -108,6 +108,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             and target.resolve() == Path(args.source).resolve()
         ):
             raise InputError(f"{option} {target} is the input: it would be overwritten")
+        # Said before reading: a network feed's sentences, once read, cannot be read again.
+        if target is not None and target.is_dir():
+            raise InputError(f"{option} {target}: a directory; name the file to write")
+        if target is not None and not target.parent.is_dir():
+            raise InputError(f"{option} {target}: no such directory {target.parent}")
+    if args.out and args.quarantine and args.out.resolve() == args.quarantine.resolve():
+        raise InputError(f"--out and --quarantine are both {args.out}: give each its own file")
     decoder = ingest(args.source, idle_s=args.idle, max_lines=args.max, keep_messages=args.out is not None)
     if args.out:
         write_jsonl(args.out, decoder.decoded)

@@ -148,12 +148,35 @@ def read_view_maritime(directory: Path, partner: str) -> tuple[list[Track], list
 
 
 def _source(args: argparse.Namespace) -> tuple[list[Track], list[Alert]]:
+    directory = Path(args.directory)
+    if not directory.is_dir():
+        raise InputError(f"{directory}: no such exercise directory")
     if args.view:
         return read_view(args.directory, args.view)  # maritime messages are left to _maritime
-    directory = Path(args.directory)
-    if not (directory / "tracks.jsonl").exists() and (directory / "vessel_tracks.jsonl").exists():
-        return [], []  # a maritime exercise
+    if not (directory / "tracks.jsonl").exists():
+        if (directory / "vessel_tracks.jsonl").exists():
+            return [], []  # a maritime exercise
+        raise InputError(
+            f"{directory}: no tracks.jsonl: run `meshwarn exercise fuse {directory}` (or `maritime fuse`) "
+            "first, or give --view PARTNER for what a partner received in `exercise run`"
+        )
     return list(read_tracks(args.directory)), read_alerts(args.directory)
+
+
+def check_out(out: Path, directory: Path, default: Path) -> Path:
+    """Where an export goes; never over one of the exercise's own files, which it would destroy."""
+    from meshwarn.sim.commands import DERIVED, SIMULATED
+
+    if out == default:
+        return out
+    home = Path(directory).resolve()
+    inputs = {home / name for name in (*SIMULATED, *DERIVED)} - {default.resolve()}
+    target = out.resolve()
+    if target in inputs or (target.parent == home / "views" and target.suffix == ".jsonl"):
+        raise InputError(f"--out {out} is one of the exercise's own files: it would be overwritten")
+    if out.is_dir():
+        raise InputError(f"--out {out}: a directory; name the file to write")
+    return out
 
 
 def _maritime(args: argparse.Namespace) -> tuple[list[Track], list[Anomaly]]:
@@ -176,7 +199,7 @@ def cmd_geojson(args: argparse.Namespace) -> int:
     default = (
         directory / "views" / f"{args.view.upper()}.geojson" if args.view else directory / "exercise.geojson"
     )
-    out = args.out or default
+    out = check_out(args.out or default, directory, default)
     out.write_text(json.dumps(collection))
     print(f"{len(collection['features'])} features -> {out}")
     return 0
@@ -193,6 +216,8 @@ def cmd_cot(args: argparse.Namespace) -> int:
         )
     if not (args.speed >= 0 and math.isfinite(args.speed)):
         raise InputError(f"--speed {args.speed:g}: want a replay speed >= 0 (0: all at once)")
+    default = Path(args.directory) / "cot.xml"
+    out = check_out(args.out or default, Path(args.directory), default)  # before the work, not after
     tracks, _ = _source(args)
     vessels, anomalies = _maritime(args)
     if args.serve:
@@ -207,7 +232,6 @@ def cmd_cot(args: argparse.Namespace) -> int:
             raise InputError(f"--tak {args.tak}: {exc.strerror or exc}") from None
         print(f"{sent} CoT events -> tcp://{args.tak}")
         return 0
-    out = args.out or Path(args.directory) / "cot.xml"
     with out.open("wb") as f:
         for e in events:
             f.write(e.replace(b"\n", b"") + b"\n")
