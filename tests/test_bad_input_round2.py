@@ -173,6 +173,27 @@ def test_audit_verify_names_a_store_that_is_not_one(
     assert snapshot(run_copy) == before  # read only: no tables added to someone else's file
 
 
+@pytest.mark.parametrize(
+    "edit",
+    [
+        "UPDATE reports SET payload = 'text' WHERE seq = 1",  # SQLite keeps whatever type is written
+        "UPDATE outgoing SET payload = 42 WHERE seq = 1",
+        "UPDATE audit SET time = 'noon' WHERE seq = 3",
+        "UPDATE audit SET partner = 5 WHERE seq = 3",
+        "UPDATE keys SET public_key = 'zz' WHERE name = 'KOR'",
+        "UPDATE keys SET name = 5 WHERE name = 'KOR'",
+    ],
+)
+def test_audit_verify_reports_values_of_the_wrong_type_as_tampering(run_copy: Path, edit: str) -> None:
+    db = sqlite3.connect(run_copy / "store.sqlite")
+    with db:
+        assert db.execute(edit).rowcount == 1
+    db.close()
+    result = meshwarn("audit", "verify", str(run_copy))
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stdout.startswith("TAMPERED: ")
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file whatever its permissions")
 def test_audit_verify_of_an_unreadable_store(run_copy: Path) -> None:
     (run_copy / "store.sqlite").chmod(0)

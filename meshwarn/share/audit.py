@@ -29,6 +29,12 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def stored_digest(value: object) -> str | None:
+    """The SHA-256 of a stored payload; None when the column holds no bytes at all (SQLite keeps
+    whatever type was written, so an edited store can hold text or a number where bytes were)."""
+    return sha256(value) if isinstance(value, bytes) else None
+
+
 def entry_hash(prev: str, time: float, partner: str, event: str, ref: str, digest: str) -> str:
     text = "|".join((prev, repr(float(time)), partner, event, ref, digest))
     return sha256(text.encode())
@@ -75,11 +81,16 @@ def verify_store(store: Store) -> list[Finding]:
     for seq, time, partner, event, ref, digest, stored_prev, stored_hash in store.audit():
         if stored_prev != prev:
             findings.append(Finding(seq, "chain broken: prev does not match the hash of the entry before"))
-        elif entry_hash(prev, time, partner, event, ref, digest) != stored_hash:
+        elif _rehash(prev, time, partner, event, ref, digest) != stored_hash:
             findings.append(Finding(seq, f"entry edited: {event} {ref} does not hash to its stored hash"))
         prev = stored_hash
         digests[(event, ref)] = (seq, digest)
-    raw_keys = store.keys()
+    raw_keys: dict[str, bytes] = {}
+    for name, key in store.db.execute("SELECT name, public_key FROM keys"):
+        if isinstance(name, str) and isinstance(key, bytes):
+            raw_keys[name] = key
+        else:
+            findings.append(Finding(0, f"public key {name!r} is stored as {type(key).__name__}, not bytes"))
     findings += _check_keys(raw_keys, digests)
     try:
         keys = PublicKeys.from_raw(raw_keys)
@@ -90,6 +101,14 @@ def verify_store(store: Store) -> list[Finding]:
     findings += _check_outgoing(store, keys, digests)
     findings += _check_quarantine(store, digests)
     return sorted(findings, key=lambda f: (f.entry == 0, f.entry))
+
+
+def _rehash(prev: str, time: object, partner: object, event: object, ref: object, digest: object) -> str:
+    """The hash an entry should have; '' when its fields are not even of their types (edited)."""
+    try:
+        return entry_hash(prev, time, partner, event, ref, digest)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return ""
 
 
 def _check_keys(raw: dict[str, bytes], digests: dict[tuple[str, str], tuple[int, str]]) -> list[Finding]:
@@ -106,7 +125,7 @@ def _check_reports(store: Store, keys: PublicKeys, digests: dict) -> list[Findin
         if not seq:
             out.append(Finding(0, f"report {rid} is stored but was never logged as accepted"))
             continue
-        if sha256(payload) != digest:
+        if stored_digest(payload) != digest:
             out.append(Finding(seq, f"report {rid}: stored bytes differ from those logged"))
             continue
         try:
@@ -128,7 +147,7 @@ def _check_outgoing(store: Store, keys: PublicKeys, digests: dict) -> list[Findi
         if not seq:
             out.append(Finding(0, f"outgoing message {seq_out} to {partner} was never logged"))
             continue
-        if sha256(payload) != digest:
+        if stored_digest(payload) != digest:
             out.append(
                 Finding(seq, f"outgoing message {seq_out} to {partner}: bytes differ from those logged")
             )
@@ -149,7 +168,7 @@ def _check_quarantine(store: Store, digests: dict) -> list[Finding]:
     out = []
     for seq_q, payload in store.db.execute("SELECT seq, payload FROM quarantine ORDER BY seq"):
         seq, digest = digests.get(("quarantined", str(seq_q)), (0, ""))
-        if not seq or sha256(payload) != digest:
+        if not seq or stored_digest(payload) != digest:
             out.append(Finding(seq, f"quarantined payload {seq_q} differs from the one logged"))
     return out
 
