@@ -214,6 +214,14 @@ def test_maritime_run_refuses_agreements_missing_a_partner(tmp_path: Path, marit
         assert not out.exists()
 
 
+def test_agreements_that_are_not_text_are_named(tmp_path: Path, maritime_run: Path) -> None:
+    agreements = tmp_path / "agreements.toml"
+    agreements.write_bytes(b"\xff\xfe\x00binary")
+    out = str(tmp_path / "o")
+    argv = ("maritime", "run", str(maritime_run), "--agreements", str(agreements), "--out", out)
+    assert f"{agreements}: not a text file" in one_line_error(meshwarn(*argv))
+
+
 # --- 5. maritime run --inject-faults ------------------------------------------------------------
 
 

@@ -104,7 +104,11 @@ def load(source: str | Path) -> Agreements:
     """An agreements file by path, or a shipped one by bare name (``trilateral``)."""
     path = Path(source)
     if path.exists():
-        return parse(path.read_text(encoding="utf-8"), str(path))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path}: not a text file ({exc.reason} at byte {exc.start})") from None
+        return parse(text, str(path))
     name = str(source).removesuffix(".toml")
     shipped = resources.files("meshwarn") / "agreements" / f"{name}.toml"
     if "/" not in name and shipped.is_file():
