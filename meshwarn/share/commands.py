@@ -157,7 +157,7 @@ def load_deliveries(  # noqa: ANN201
         if check_replace(out, force):
             replace_exercise(out)
         out.mkdir(parents=True, exist_ok=True)
-        for name in SIMULATED:  # report_truth.json too: `exercise score` reads it beside the reports
+        for name in SIMULATED:  # report_truth.json too: `exercise plot` reads it beside the reports
             if (source / name).exists():
                 shutil.copyfile(source / name, out / name)
         return deliveries
