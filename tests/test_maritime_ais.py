@@ -174,6 +174,27 @@ def test_tcp_feed_on_localhost():
     assert decoder.quarantine_counts["truncated"] == 1
 
 
+def test_tcp_feed_that_stays_open_keeps_its_unterminated_last_sentence():
+    lines = [position(mmsi=MMSI + k) for k in range(5)]
+
+    async def scenario() -> AisDecoder:
+        async def serve(reader, writer):
+            writer.write("\n".join(lines).encode())  # no newline after the last one, and no close
+            await writer.drain()
+            await asyncio.sleep(3.0)
+            writer.close()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        decoder = AisDecoder(source="tcp")
+        async with server:
+            await ingest_tcp("127.0.0.1", port, decoder, idle_s=0.5)
+        return decoder
+
+    decoder = asyncio.run(scenario())
+    assert decoder.sentences == 5 and decoder.summary()["vessels"] == 5
+
+
 def test_udp_feed_on_localhost():
     async def scenario() -> AisDecoder:
         decoder = AisDecoder(source="udp")

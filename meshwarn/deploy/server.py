@@ -130,7 +130,7 @@ class NatsServer:
     def start(self, timeout_s: float = 15.0) -> NatsServer:
         log = (self.workdir / f"{self.config.stem}.log").open("ab")
         self.proc = subprocess.Popen(
-            [str(find_binary()), "-c", str(self.config)],
+            [str(find_binary()), "-c", str(self.config.resolve())],  # the server runs in workdir
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=self.workdir,
@@ -194,7 +194,7 @@ def single(workdir: Path, port: int | None = None, extra: str = "", name: str = 
     config = workdir / f"{name}.conf"
     config.write_text(
         f"server_name: {quote(name)}\nhost: 127.0.0.1\nport: {port}\n"
-        f"jetstream {{ store_dir: {quote(str(workdir / 'js'))} }}\n{extra}"
+        f"jetstream {{ store_dir: {quote(str((workdir / 'js').resolve()))} }}\n{extra}"
     )
     return NatsServer(config, port, workdir)
 

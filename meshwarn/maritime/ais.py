@@ -394,17 +394,25 @@ async def ingest_tcp(
         reader, writer = await asyncio.open_connection(host, port)
     except OSError as exc:
         raise InputError(f"tcp://{host}:{port}: {exc.strerror or exc}") from None
+    tail = b""  # an unterminated last sentence: fed when the feed closes or goes idle, never lost
     try:
         while not max_lines or decoder.sentences < max_lines:
             try:
-                line = await asyncio.wait_for(reader.readline(), idle_s)
+                chunk = await asyncio.wait_for(reader.read(65536), idle_s)
             except TimeoutError:
                 break
-            if not line:
+            if not chunk:
                 break
-            decoder.feed(line)
+            *lines, tail = (tail + chunk).split(b"\n")
+            for line in lines:
+                if max_lines and decoder.sentences >= max_lines:
+                    tail = b""  # the caller asked for max_lines; the rest stays on the feed
+                    break
+                decoder.feed(line)
     finally:
         writer.close()
+    if tail.strip() and not (max_lines and decoder.sentences >= max_lines):
+        decoder.feed(tail)
     decoder.flush()
 
 

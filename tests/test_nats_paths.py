@@ -1,0 +1,24 @@
+"""Servers start from relative paths too: `exercise run --out out/nats --bus nats` is how users call it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from meshwarn.deploy import nats_config, server
+
+
+def test_single_server_from_a_relative_workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with server.single(Path("rel") / "nats") as srv:
+        assert srv.running()
+    assert (tmp_path / "rel" / "nats" / "js").is_dir()  # its store where the user asked, not nested
+
+
+def test_generated_deployment_from_a_relative_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    port = server.free_port()
+    dep = nats_config.generate("trilateral", Path("out") / "nats", port=port, leaf_port=None)
+    with server.NatsServer(dep.config, port, Path("out") / "nats") as srv:
+        assert srv.running()
