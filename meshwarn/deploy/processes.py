@@ -289,8 +289,20 @@ async def hub(
     await bus.close()
     write_jsonl(directory / QUARANTINE, the_hub.quarantine)
     store.close()
-    (directory / SUMMARY).write_text(json.dumps(the_hub.summary(), indent=1))
+    summary = the_hub.summary()
+    (directory / SUMMARY).write_text(json.dumps(summary, indent=1))
+    print(stop_line(summary, len(the_hub.quarantine), directory), flush=True)
     return 0
+
+
+def stop_line(summary: dict[str, dict[str, object]], quarantined: int, directory: Path) -> str:
+    """What an operator stopping the hub wants to see at once: what came in, what went out, where."""
+    from meshwarn.share.run import QUARANTINE
+
+    accepted = sum(int(row["accepted"]) for row in summary.values())  # type: ignore[call-overload]
+    sent = ", ".join(f"{p} {row['messages']}" for p, row in sorted(summary.items()))
+    where = f"; reasons in {directory / QUARANTINE}" if quarantined else ""
+    return f"hub: {accepted} reports accepted, {quarantined} quarantined{where}; view messages sent: {sent}"
 
 
 async def _start_in_order(the_hub: Hub, bus: NatsBus, order: reorder.Reorder) -> asyncio.Task[None]:
