@@ -36,6 +36,7 @@ import nats.js.errors
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
+from meshwarn import argtypes
 from meshwarn.bus.base import Bus, Handler, Msg, PubAck
 from meshwarn.bus.nats import NatsBus
 from meshwarn.deploy import nats_config, reorder, server
@@ -414,11 +415,13 @@ def run_over_nats(
     with server.NatsServer(dep.config, port, directory / "nats"):
         asyncio.run(_provision(dep.urls[nats_config.HUB], partners))
         hub_proc = _spawn(
-            ["hub", dep.urls["HUB"], agreements_source, str(directory), tracker], directory, "hub"
+            ["hub", str(dep.credentials["HUB"]), agreements_source, str(directory), tracker], directory, "hub"
         )
         start_at = f"{time.time() + 1.5:.3f}"  # nodes start pacing together
         nodes = {
-            p: _spawn(["node", p, dep.urls[p], str(directory), speed, start_at, "--watermark"], directory, p)
+            p: _spawn(
+                ["node", p, str(dep.credentials[p]), str(directory), speed, start_at, "--watermark"], directory, p
+            )
             for p in partners
         }
         try:
@@ -426,7 +429,7 @@ def run_over_nats(
                 asyncio.run(_acked(dep.urls["HUB"], kill_hub_after, timeout_s))
                 os.killpg(hub_proc.pid, signal.SIGKILL)
                 hub_proc.wait()
-                args = ["hub", dep.urls["HUB"], agreements_source, str(directory), tracker, "--resume"]
+                args = ["hub", str(dep.credentials["HUB"]), agreements_source, str(directory), tracker, "--resume"]
                 hub_proc = _spawn(args, directory, "hub-resumed")
             asyncio.run(_settle(dep.urls["HUB"], [("REPORTS", "hub_report_all")], expected, timeout_s))
             hub_rc = _terminate(hub_proc)  # the hub finishes: last tick, releases what it held
@@ -477,7 +480,10 @@ def register(top: argparse._SubParsersAction) -> None:
     )
     node_cmd.add_argument("--partner", required=True, help="partner code (KOR)")
     node_cmd.add_argument(
-        "--bus", required=True, help="nats://user:password@host:port (the partner's credentials)"
+        "--bus",
+        required=True,
+        type=argtypes.bus_url,
+        help="the partner's credentials file (credentials/KOR.url) or nats://user:password@host:port",
     )
     node_cmd.add_argument("--dir", type=Path, required=True, help="exercise directory (reports.jsonl, keys/)")
     node_cmd.add_argument("--speed", default="max", help="max, realtime or a factor N")
@@ -490,7 +496,12 @@ def register(top: argparse._SubParsersAction) -> None:
         func=lambda a: asyncio.run(node(a.partner, a.bus, a.dir, a.speed, watermark=a.watermark))
     )
     hub_cmd = top.add_parser("hub", help="the hub: verify, fuse and share from NATS JetStream")
-    hub_cmd.add_argument("--bus", required=True, help="nats://user:password@host:port (the HUB credentials)")
+    hub_cmd.add_argument(
+        "--bus",
+        required=True,
+        type=argtypes.bus_url,
+        help="the HUB credentials file (credentials/HUB.url) or nats://user:password@host:port",
+    )
     hub_cmd.add_argument("--agreements", required=True)
     hub_cmd.add_argument(
         "--dir", type=Path, required=True, help="exercise directory (keys.json, keys/HUB.key)"
@@ -511,12 +522,15 @@ def register(top: argparse._SubParsersAction) -> None:
 
 
 def _main(argv: list[str]) -> int:
-    """Child-process entry: positional arguments, as run_over_nats passes them."""
+    """Child-process entry: positional arguments, as run_over_nats passes them (credentials as files,
+    so no password shows in the process list)."""
     if argv[0] == "node":
-        partner, url, directory, speed, start_at = argv[1:6]
+        partner, credentials, directory, speed, start_at = argv[1:6]
+        url = argtypes.bus_url(credentials)
         watermark = "--watermark" in argv
         return asyncio.run(node(partner, url, Path(directory), speed, float(start_at), watermark))
-    url, agreements, directory, tracker = argv[1:5]
+    credentials, agreements, directory, tracker = argv[1:5]
+    url = argtypes.bus_url(credentials)
     # Spawned by run_over_nats for a simulated exercise: the nodes' arrival headers are exercise time.
     return asyncio.run(
         hub(url, agreements, Path(directory), tracker, resume="--resume" in argv, exercise_clock=True)
