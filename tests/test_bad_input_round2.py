@@ -4,7 +4,6 @@ and tampering rehearsed in a maritime run. Run as a user would: one line on stde
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sqlite3
 from collections.abc import Callable
@@ -192,12 +191,6 @@ def test_audit_verify_reports_values_of_the_wrong_type_as_tampering(run_copy: Pa
     result = meshwarn("audit", "verify", str(run_copy))
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert result.stdout.startswith("TAMPERED: ")
-
-
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file whatever its permissions")
-def test_audit_verify_of_an_unreadable_store(run_copy: Path) -> None:
-    (run_copy / "store.sqlite").chmod(0)
-    assert "store.sqlite" in one_line_error(meshwarn("audit", "verify", str(run_copy)))
 
 
 # --- 4. maritime run with agreements that do not name a partner ---------------------------------
