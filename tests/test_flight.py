@@ -98,6 +98,17 @@ def test_fly_command_prints_json_and_track() -> None:
     assert result["ground_track"][-1]["h_km"] == pytest.approx(0.0, abs=0.01)
 
 
+def test_fly_command_prints_the_ground_track_as_text_too() -> None:
+    args = ["fly", "--launch", "39.0,127.5", "--azimuth", "90", "--apogee-km", "100", "--range-km", "400"]
+    out = subprocess.run(
+        [sys.executable, "-m", "meshwarn.cli", *args, "--track", "--track-step", "50"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    rows = [line.split() for line in out.splitlines()[out.splitlines().index("") + 2 :]]
+    assert len(rows) >= 4 and rows[0][0] == "0.0" and float(rows[-1][3]) == pytest.approx(0.0, abs=0.01)
+    assert [float(r[0]) for r in rows] == sorted(float(r[0]) for r in rows)
+
+
 def test_fly_command_bad_latitude_exits_2_with_one_line() -> None:
     out = subprocess.run(
         [

@@ -148,7 +148,15 @@ def cmd_fly(args: argparse.Namespace) -> int:
         for key, value in result.items():
             if key != "ground_track":
                 print(f"{key:>18}: {value}")
+        if args.track:
+            print_ground_track(result["ground_track"])  # type: ignore[arg-type]
     return 0
+
+
+def print_ground_track(points: list[dict[str, float]]) -> None:
+    print(f"\n{'t_s':>8} {'lat':>10} {'lon':>10} {'h_km':>9}")
+    for point in points:
+        print(f"{point['t_s']:>8.1f} {point['lat']:>10.5f} {point['lon']:>10.5f} {point['h_km']:>9.3f}")
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
