@@ -18,7 +18,9 @@ from meshwarn.warn.cot import (
     PATH_TYPE,
     CotServer,
     errors_m,
+    parse_cot_time,
     replay,
+    restamp,
     send_events,
     track_events,
 )
@@ -138,3 +140,38 @@ def test_replay_streams_every_track_update_to_a_pytak_client() -> None:
     missiles = [etree.fromstring(g.strip()) for g in got if MISSILE_TYPE.encode() in g]
     lons = [float(m.find("point").get("lon")) for m in missiles]
     assert len(lons) == 3 and lons == sorted(lons)  # in time order, eastwards
+
+
+def test_now_stamps_each_replayed_event_with_the_wall_clock_for_live_tak_clients() -> None:
+    import time
+
+    tracks = tracks_from_truth(irbm(), first_s=300.0, until_s=320.0, step_s=10.0)
+
+    async def run() -> list[bytes]:
+        server = CotServer("127.0.0.1", 0)
+        port = await server.start()
+        config = {"COT_URL": f"tcp://127.0.0.1:{port}"}
+        reader, writer = await pytak.protocol_factory(config)
+        rx_queue: asyncio.Queue = asyncio.Queue()
+        task = asyncio.create_task(pytak.RXWorker(rx_queue, config, reader).run())
+        while server.clients == 0:
+            await asyncio.sleep(0.01)
+        count = await replay(tracks, server, speed=1000.0, now=True)
+        got = [await asyncio.wait_for(rx_queue.get(), 10.0) for _ in range(count)]
+        task.cancel()
+        writer.close()
+        await server.close()
+        return got
+
+    before = time.time()
+    got = [etree.fromstring(g.strip()) for g in asyncio.run(run())]
+    after = time.time()
+    for event in got:  # exercise time (2022) became now, stale kept its distance from time
+        assert before - 1 <= parse_cot_time(event.get("time")) <= after + 1
+        assert parse_cot_time(event.get("stale")) > after
+    original = track_events(tracks[0])[0]
+    moved = etree.fromstring(restamp(original, 100.0))
+    first = etree.fromstring(original)
+    for attr in ("time", "start", "stale"):
+        assert parse_cot_time(moved.get(attr)) - parse_cot_time(first.get(attr)) == 100.0
+    assert etree.tostring(moved.find("point")) == etree.tostring(first.find("point"))

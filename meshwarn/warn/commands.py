@@ -16,6 +16,7 @@ import asyncio
 import json
 import math
 import sys
+import time as wallclock
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -25,7 +26,15 @@ from meshwarn.exercise import read_view as read_exercise_view
 from meshwarn.model import Alert, Anomaly, Track
 from meshwarn.warn.alerts import AlertManager, WarnPolicy, hhmmss
 from meshwarn.warn.cap import ALERTS_DIR, write_alerts_into
-from meshwarn.warn.cot import CotServer, anomaly_event, replay, send_events, suspects_of, track_events
+from meshwarn.warn.cot import (
+    CotServer,
+    anomaly_event,
+    replay,
+    restamp,
+    send_events,
+    suspects_of,
+    track_events,
+)
 from meshwarn.warn.geojson import feature_collection
 
 ALERTS_JSONL = "alerts.jsonl"
@@ -60,6 +69,12 @@ def register(top: argparse._SubParsersAction, exercise: argparse._SubParsersActi
     where.add_argument("--serve", metavar="HOST:PORT", help="serve the stream to TAK clients that connect")
     cot.add_argument("--speed", type=float, default=1.0, help="with --serve: replay speed (0: at once)")
     cot.add_argument("--view", metavar="PARTNER", help="the tracks PARTNER received in `exercise run`")
+    cot.add_argument(
+        "--now",
+        action="store_true",
+        help="stamp events with the current time (the latest picture is now): live TAK clients drop "
+        "events whose stale time has passed",
+    )
     cot.set_defaults(func=cmd_cot)
 
 
@@ -221,10 +236,13 @@ def cmd_cot(args: argparse.Namespace) -> int:
     tracks, _ = _source(args)
     vessels, anomalies = _maritime(args)
     if args.serve:
-        return asyncio.run(_serve(tracks + vessels, host, int(port), args.speed))
+        return asyncio.run(_serve(tracks + vessels, host, int(port), args.speed, args.now))
     suspects = suspects_of(anomalies)
     events = [e for t in tracks + vessels for e in track_events(t, suspects)]
     events += [anomaly_event(a) for a in anomalies]
+    if args.now and (tracks or vessels or anomalies):
+        latest = max([t.time for t in tracks + vessels] + [a.time for a in anomalies])
+        events = [restamp(e, wallclock.time() - latest) for e in events]
     if args.tak:
         try:
             sent = asyncio.run(send_events(host, int(port), events))
@@ -239,7 +257,7 @@ def cmd_cot(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _serve(tracks: list[Track], host: str, port: int, speed: float) -> int:
+async def _serve(tracks: list[Track], host: str, port: int, speed: float, now: bool = False) -> int:
     server = CotServer(host, port)
     try:
         bound = await server.start()
@@ -248,7 +266,7 @@ async def _serve(tracks: list[Track], host: str, port: int, speed: float) -> int
     print(f"serving CoT on tcp://{host}:{bound}; replay starts when a client connects", flush=True)
     while server.clients == 0:
         await asyncio.sleep(0.1)
-    count = await replay(tracks, server, speed or None)
+    count = await replay(tracks, server, speed or None, now)
     await asyncio.sleep(1.0)  # let the last events drain
     await server.close()
     print(f"{count} CoT events served")

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time as wallclock
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -50,6 +51,19 @@ SUSPECT_KINDS = ("dark_vessel", "spoofing", "rendezvous")
 
 def cot_time(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def parse_cot_time(text: str) -> float:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
+
+
+def restamp(event: bytes, offset_s: float) -> bytes:
+    """The event moved offset_s seconds later (time, start, stale): an exercise replayed to a live TAK
+    client, which drops events whose stale time has passed. Remarks keep the exercise's times."""
+    ev = etree.fromstring(event)
+    for attr in ("time", "start", "stale"):
+        ev.set(attr, cot_time(parse_cot_time(ev.get(attr)) + offset_s))
+    return etree.tostring(ev)
 
 
 def _event(uid: str, type_: str, t: float, stale: float, how: str, lat: float, lon: float, hae: float,
@@ -273,9 +287,12 @@ async def send_events(host: str, port: int, events: Iterable[bytes]) -> int:
     return count
 
 
-async def replay(tracks: Iterable[Track], server: CotServer, speed: float | None = None) -> int:
+async def replay(
+    tracks: Iterable[Track], server: CotServer, speed: float | None = None, now: bool = False
+) -> int:
     """Publish the CoT events of tracks in time order, ``speed`` times faster than they happened
-    (None: as fast as possible). Returns the number of events published."""
+    (None: as fast as possible); ``now``: each stamped with the wall-clock time it goes out.
+    Returns the number of events published."""
     loop = asyncio.get_running_loop()
     start_wall, start_time, count = loop.time(), None, 0
     for track in sorted(tracks, key=lambda t: t.time):
@@ -285,6 +302,8 @@ async def replay(tracks: Iterable[Track], server: CotServer, speed: float | None
             if delay > 0:
                 await asyncio.sleep(delay)
         events = track_events(track)
+        if now:
+            events = [restamp(e, wallclock.time() - track.time) for e in events]
         await server.publish(events)
         count += len(events)
     return count
