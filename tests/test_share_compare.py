@@ -42,3 +42,11 @@ def test_figures_from_a_view() -> None:
     assert math.isclose(found.late.area_km2, math.pi * 2.5)
     assert found.tracks == 3
     assert figures(view[:-1], ref, any_alerts=False).first_warning_s is None
+
+
+def test_a_change_is_shown_at_the_precision_of_its_values() -> None:
+    from meshwarn.share.compare import _change, _fmt
+
+    a, b = 0.24, 0.17  # both read "0.2 km" at one decimal, which made "-0.1 km" look wrong
+    assert (_fmt(a, "km"), _fmt(b, "km"), _change(a, b, "km")) == ("0.24 km", "0.17 km", "-0.07 km")
+    assert _fmt(12.34, "km") == "12.3 km" and _fmt(95.0, "s") == "95.0 s"

@@ -229,7 +229,12 @@ def _fmt(value: float | None, unit: str) -> str:
         return f"{value:,.0f}"
     if unit == "km²":
         return f"{value:,.0f} {unit}" if value >= 100 else f"{value:.2f} {unit}"
-    return f"{value:.1f} {unit}"
+    return f"{value:.{_digits(value, unit)}f} {unit}"
+
+
+def _digits(value: float, unit: str) -> int:
+    """Sub-10 km errors get two decimals, so a change never shows between two equal-looking values."""
+    return 2 if unit == "km" and abs(value) < 10 else 1
 
 
 def _change(a: float | None, b: float | None, unit: str) -> str:
@@ -240,7 +245,7 @@ def _change(a: float | None, b: float | None, unit: str) -> str:
         return f"{delta:+,.0f}"
     if unit == "km²":
         return f"{delta:+,.2f} km² ({(b / a - 1) * 100 if a else 0:+.0f}%)"
-    return f"{delta:+.1f} {unit}"
+    return f"{delta:+.{max(_digits(a, unit), _digits(b, unit))}f} {unit}"
 
 
 ROWS = (
