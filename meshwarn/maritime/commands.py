@@ -247,6 +247,11 @@ def cmd_score(args: argparse.Namespace) -> int:
         p = "-" if row["precision"] is None else f"{row['precision']:.2f}"
         r = "-" if row["recall"] is None else f"{row['recall']:.2f}"
         print(f"{kind:<12} {row['anomalies']:>6} {row['observable_events']:>7} {p:>10} {r:>7}")
+    print(
+        "found: anomalies raised; events: true events the sensors could show (seen 3+ times).\n"
+        "A dark-vessel anomaly on a vessel in an AIS gap or spoofing (its AIS off or false) is right\n"
+        "but not required, so found may exceed events at full precision."
+    )
     return 0
 
 
