@@ -79,7 +79,9 @@ def run_demo(args: argparse.Namespace) -> int:
 
     step("Done")
     console.print(
-        f"Everything is under [bold]{out}/[/]: views/, alerts/ (CAP 1.2), store.sqlite, exercise.png"
+        f"Everything is under [bold]{out}/[/]: [bold]trilateral/[/] (views/, alerts/ with CAP 1.2 per "
+        "partner, store.sqlite, exercise.png, exercise.geojson), [bold]two-dyads/[/] (the same launch "
+        "under two dyads) and [bold]maritime/[/] (vessel tracks, anomalies, views)"
     )
     if args.no_serve:
         return 0
