@@ -5,27 +5,14 @@ from __future__ import annotations
 import re
 import shutil
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import SMALL_SCENARIO, meshwarn_cli
+from tests.test_cli_bad_input import meshwarn, one_line_error
 
 MARITIME_SMALL = Path(__file__).parent / "data" / "maritime-small.toml"
-
-
-def meshwarn(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "meshwarn.cli", *args], capture_output=True, text=True, timeout=120
-    )
-
-
-def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr and result.stderr.strip().count("\n") == 0, result.stderr
-    return result.stderr
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:

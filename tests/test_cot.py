@@ -116,26 +116,28 @@ def test_send_events_pushes_to_a_tak_server_input() -> None:
     assert data.count(b"</event>") == 4 and MISSILE_TYPE.encode() in data
 
 
+async def _replay_to_pytak(tracks, now: bool = False) -> tuple[int, list[bytes]]:
+    """Replay tracks (1000x) to a pytak client on 127.0.0.1: how many events went out, what it got."""
+    server = CotServer("127.0.0.1", 0)
+    port = await server.start()
+    config = {"COT_URL": f"tcp://127.0.0.1:{port}"}
+    reader, writer = await pytak.protocol_factory(config)
+    rx_queue: asyncio.Queue = asyncio.Queue()
+    task = asyncio.create_task(pytak.RXWorker(rx_queue, config, reader).run())
+    while server.clients == 0:
+        await asyncio.sleep(0.01)
+    count = await replay(tracks, server, speed=1000.0, now=now)
+    got = [await asyncio.wait_for(rx_queue.get(), 10.0) for _ in range(count)]
+    task.cancel()
+    writer.close()
+    await server.close()
+    return count, got
+
+
 def test_replay_streams_every_track_update_to_a_pytak_client() -> None:
     tracks = tracks_from_truth(irbm(), first_s=300.0, until_s=330.0, step_s=10.0)
 
-    async def run() -> tuple[int, list[bytes]]:
-        server = CotServer("127.0.0.1", 0)
-        port = await server.start()
-        config = {"COT_URL": f"tcp://127.0.0.1:{port}"}
-        reader, writer = await pytak.protocol_factory(config)
-        rx_queue: asyncio.Queue = asyncio.Queue()
-        task = asyncio.create_task(pytak.RXWorker(rx_queue, config, reader).run())
-        while server.clients == 0:
-            await asyncio.sleep(0.01)
-        count = await replay(tracks, server, speed=1000.0)
-        got = [await asyncio.wait_for(rx_queue.get(), 10.0) for _ in range(count)]
-        task.cancel()
-        writer.close()
-        await server.close()
-        return count, got
-
-    count, got = asyncio.run(run())
+    count, got = asyncio.run(_replay_to_pytak(tracks))
     assert count == 3 * len(track_events(tracks[0]))
     missiles = [etree.fromstring(g.strip()) for g in got if MISSILE_TYPE.encode() in g]
     lons = [float(m.find("point").get("lon")) for m in missiles]
@@ -147,24 +149,8 @@ def test_now_stamps_each_replayed_event_with_the_wall_clock_for_live_tak_clients
 
     tracks = tracks_from_truth(irbm(), first_s=300.0, until_s=320.0, step_s=10.0)
 
-    async def run() -> list[bytes]:
-        server = CotServer("127.0.0.1", 0)
-        port = await server.start()
-        config = {"COT_URL": f"tcp://127.0.0.1:{port}"}
-        reader, writer = await pytak.protocol_factory(config)
-        rx_queue: asyncio.Queue = asyncio.Queue()
-        task = asyncio.create_task(pytak.RXWorker(rx_queue, config, reader).run())
-        while server.clients == 0:
-            await asyncio.sleep(0.01)
-        count = await replay(tracks, server, speed=1000.0, now=True)
-        got = [await asyncio.wait_for(rx_queue.get(), 10.0) for _ in range(count)]
-        task.cancel()
-        writer.close()
-        await server.close()
-        return got
-
     before = time.time()
-    got = [etree.fromstring(g.strip()) for g in asyncio.run(run())]
+    got = [etree.fromstring(g.strip()) for g in asyncio.run(_replay_to_pytak(tracks, now=True))[1]]
     after = time.time()
     for event in got:  # exercise time (2022) became now, stale kept its distance from time
         assert before - 1 <= parse_cot_time(event.get("time")) <= after + 1

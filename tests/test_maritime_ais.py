@@ -153,23 +153,27 @@ def test_timestamps_from_tag_blocks_leading_and_trailing_fields():
     assert e.time == -1.0  # no timestamp: the receiving clock
 
 
+async def _ingest_from_tcp(feed: bytes, idle_s: float, hold_open_s: float = 0.0) -> AisDecoder:
+    """ingest_tcp from a feed on 127.0.0.1 that writes `feed`, stays open hold_open_s, then closes."""
+
+    async def serve(reader, writer):
+        writer.write(feed)
+        await writer.drain()
+        await asyncio.sleep(hold_open_s)
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    decoder = AisDecoder(source="tcp")
+    async with server:
+        await ingest_tcp("127.0.0.1", port, decoder, idle_s=idle_s)
+    return decoder
+
+
 def test_tcp_feed_on_localhost():
     lines = [position(mmsi=MMSI + k) for k in range(50)] + ["!AIVDM,broken"]
 
-    async def scenario() -> AisDecoder:
-        async def serve(reader, writer):
-            writer.write(("\r\n".join(lines) + "\r\n").encode())
-            await writer.drain()
-            writer.close()
-
-        server = await asyncio.start_server(serve, "127.0.0.1", 0)
-        port = server.sockets[0].getsockname()[1]
-        decoder = AisDecoder(source="tcp")
-        async with server:
-            await ingest_tcp("127.0.0.1", port, decoder, idle_s=5.0)
-        return decoder
-
-    decoder = asyncio.run(scenario())
+    decoder = asyncio.run(_ingest_from_tcp(("\r\n".join(lines) + "\r\n").encode(), idle_s=5.0))
     assert decoder.summary()["vessels"] == 50
     assert decoder.quarantine_counts["truncated"] == 1
 
@@ -177,21 +181,8 @@ def test_tcp_feed_on_localhost():
 def test_tcp_feed_that_stays_open_keeps_its_unterminated_last_sentence():
     lines = [position(mmsi=MMSI + k) for k in range(5)]
 
-    async def scenario() -> AisDecoder:
-        async def serve(reader, writer):
-            writer.write("\n".join(lines).encode())  # no newline after the last one, and no close
-            await writer.drain()
-            await asyncio.sleep(3.0)
-            writer.close()
-
-        server = await asyncio.start_server(serve, "127.0.0.1", 0)
-        port = server.sockets[0].getsockname()[1]
-        decoder = AisDecoder(source="tcp")
-        async with server:
-            await ingest_tcp("127.0.0.1", port, decoder, idle_s=0.5)
-        return decoder
-
-    decoder = asyncio.run(scenario())
+    # no newline after the last one, and the feed stays open past the idle limit
+    decoder = asyncio.run(_ingest_from_tcp("\n".join(lines).encode(), idle_s=0.5, hold_open_s=3.0))
     assert decoder.sentences == 5 and decoder.summary()["vessels"] == 5
 
 
