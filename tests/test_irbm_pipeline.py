@@ -65,3 +65,21 @@ def test_the_impact_ellipse_holds_the_truth_from_burnout_on() -> None:
     assert all(r["ellipse_coverage"] >= 0.7 for r in first), first  # type: ignore[operator]
     assert all(r["ellipse_coverage"] >= 0.9 for r in rows[3:]), rows  # type: ignore[operator]
     assert all(r["error_km_median"] < 2.0 for r in rows[1:]), rows  # type: ignore[operator]
+
+
+def test_staging_is_not_taken_for_burnout() -> None:
+    """At staging the thrust falls several-fold and the ballistic model may lead for an update or two
+    while the second stage burns; a 'ballistic' impact prediction flown from that thrusting state
+    lands thousands of km short (seed 6 did, four times, before phase waited for the collapse)."""
+    from meshwarn.geo.earth import surface_distance_km
+
+    sim = simulate(load_scenario("irbm-overflight"), seed=6)
+    tracker = Tracker()
+    tracks = [t for arrival, reports in _batches(iter(sim.deliveries)) for t in tracker.process_batch(reports, arrival)]
+    missile = next(o for o in sim.truth.objects if o.kind == "missile")
+    centres = [t.impact.ellipse for t in tracks if t.impact is not None and t.phase == "ballistic"]
+    off_km = surface_distance_km(
+        [c.lat for c in centres], [c.lon for c in centres], missile.impact_lat, missile.impact_lon
+    )
+    assert len(centres) > 300
+    assert [round(float(d)) for d in off_km if d > 300.0] == []

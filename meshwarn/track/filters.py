@@ -283,6 +283,8 @@ class IMM:
         return out, nis
 
     def phase(self, s: IMMState) -> str:
-        """Boost until the ballistic model is clearly ahead: a brief lull in the evidence
-        mid-boost (a quiet patch between plots) must not announce burnout."""
-        return "ballistic" if s.collapsed or s.mu[1] >= 0.9 else "boost"
+        """Boost until the boost model is dropped for good (collapse_after updates of the ballistic
+        model ahead): at staging the thrust falls several-fold and the ballistic model can lead for
+        an update or two while the next stage still burns; announcing burnout then would fly the
+        impact prediction from a thrusting state (thousands of km short)."""
+        return "ballistic" if s.collapsed else "boost"
