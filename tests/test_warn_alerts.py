@@ -12,7 +12,7 @@ from meshwarn.warn.alerts import AlertManager, WarnPolicy
 from meshwarn.warn.commands import issue_alerts
 from meshwarn.warn.quality import warning_quality
 from meshwarn.warn.synth import decaying, tracks_from_truth
-from tests.test_warn_fixtures import irbm, srbm_sea_of_japan, truth_of
+from tests.test_warn_fixtures import irbm, lofted_icbm, srbm_sea_of_japan, truth_of
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +94,7 @@ def test_a_lost_track_grows_its_area_and_is_not_frozen() -> None:
     lost = [
         msgspec.structs.replace(t, impact=tracks[-1].impact, phase="ballistic") for t in lost
     ]  # no new data
-    manager = AlertManager()
+    manager = AlertManager(WarnPolicy(lost_accel_mps2=1.0))  # a manoeuvring threat: growth is material
     for t in tracks + lost:
         manager.update(t)
         manager.advance(t.time)
@@ -110,6 +110,25 @@ def test_a_lost_track_grows_its_area_and_is_not_frozen() -> None:
     done = manager.advance(obj.impact_time + 120.0)
     assert {a.region_code for a in done if a.msg_type == "Cancel"} >= {"JP-02"}
     assert all("predicted impact time has passed" in a.headline for a in done)
+
+
+def test_a_ballistic_track_lost_until_impact_does_not_flood_the_map() -> None:
+    """No thrust, no drift of hundreds of km: a lofted ICBM lost 500 s after launch and coasting for
+    45 minutes keeps the regions its live track warned and adds none (the old 1 m/s^2 allowance
+    warned all of Japan's prefectures and half of Korea's provinces)."""
+    obj = lofted_icbm()
+    tracks = tracks_from_truth(obj, until_s=500.0)
+    manager = AlertManager()
+    for t in tracks:
+        manager.update(t)
+        manager.advance(t.time)
+    live = {a.region_code for a in manager.issued if a.msg_type == "Alert"}
+    manager.update(msgspec.structs.replace(tracks[-1], status="coasting"))  # lost: no data from here on
+    for now in range(int(tracks[-1].time) + 10, int(obj.impact_time), 10):
+        manager.advance(float(now))
+    warned = {a.region_code for a in manager.issued if a.msg_type == "Alert"}
+    assert manager.events["T1"].lost
+    assert live == {"JPN-MZ"} and warned == live
 
 
 def test_deleted_after_impact_gives_all_clear() -> None:

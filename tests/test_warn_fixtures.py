@@ -39,6 +39,13 @@ def srbm_sea_of_japan() -> TruthObject:
     return truth_object(solve_launch(39.6, 127.5, 100.0, 300.0, 650.0, launch_time=LAUNCH_2022_10_04))
 
 
+@cache
+def lofted_icbm() -> TruthObject:
+    """A Hwasong-15-like lofted ICBM (4,475 km apogee, 950 km range) into the Sea of Japan: 53 minutes."""
+    trajectory = solve_launch(39.25, 125.87, 85.0, 4475.0, 950.0, launch_time=LAUNCH_2022_10_04, booster="icbm")
+    return truth_object(trajectory, step_s=5.0)
+
+
 def truth_of(*objects: TruthObject) -> Truth:
     start = min(o.launch_time for o in objects)
     return Truth("test", start - 60.0, max(o.impact_time for o in objects) + 60.0, list(objects), [])

@@ -82,7 +82,10 @@ class WarnPolicy:
     boost_settle_s: float = 10.0
     boost_confirm_s: float = 15.0
     passed_margin_s: float = 10.0
-    lost_accel_mps2: float = 1.0
+    # A coasting missile has no thrust and the tracker flies J2 gravity: 0.01 m/s^2 (about 30 m/s over
+    # a 50-minute coast) covers venting and model error. 1 m/s^2 grew a lofted ICBM lost for 45 min
+    # (KOR's picture under two dyads) over all of Japan and half of Korea.
+    lost_accel_mps2: float = 0.01
     lost_boost_accel_mps2: float = 10.0
     likely_prob: float = 0.3  # overflown with less than this: at risk only from the edge (0: rule off)
     edge_lead_s: float = 120.0  # ... and then warned once its overflight is this close
