@@ -225,6 +225,12 @@ def test_nats_exercise_at_max_speed_fuses_exactly_what_the_embedded_run_fuses(tm
     assert "0 late" in (nats / "logs" / "hub.log").read_text()
     # the same reports in the same order: the same picture, message for message
     assert unsigned_views(nats) == unsigned_views(embedded)
+    # and again over its own reports: the earlier run's JetStream store and keys go with its views
+    meshwarn_cli(
+        "exercise", "run", str(nats), "--agreements", "trilateral", "--out", str(nats),
+        "--bus", "nats", "--speed", "max",
+    )  # fmt: skip
+    assert unsigned_views(nats) == unsigned_views(embedded)
 
 
 def test_hub_killed_at_max_speed_resumes_into_the_same_picture(tmp_path: Path) -> None:

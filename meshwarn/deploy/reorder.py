@@ -164,8 +164,10 @@ class Reorder:
         self.floor = max(self.floor, until)
         told = time.monotonic()
         while self.held and self.held[0].key <= self.floor:
-            item = heapq.heappop(self.held)
+            item = self.held[0]  # handled, then popped: a hub stopped mid-handle still holds it for flush
             await self.handle(item.subject, item.data, item.key[0])
+            if self.held and self.held[0] is item:
+                heapq.heappop(self.held)
             if progress is not None and time.monotonic() - told >= PROGRESS_S:
                 await progress()
                 told = time.monotonic()

@@ -159,7 +159,7 @@ def simulate_into(
             f"{path}: zone {drawn_only[0]!r} has a region code but no polygon; simulating needs "
             "polygon = [[lat, lon], ...] (region zones serve `maritime fuse` of real reports)"
         )
-    replacing = check_replace(out, force)
+    replacing = check_replace(out, force, path)
     observed, truth = simulate(scenario, nmea=nmea)
     if agreements is not None:
         check_partners({d.report.label for d in observed.deliveries}, agreements)

@@ -274,16 +274,28 @@ def check_out(directory: Path) -> None:
     path = Path(directory) / STORE
     if not path.exists():
         return
-    try:
-        store = Store(path)
-    except sqlite3.DatabaseError as exc:
-        raise InputError(f"{path}: not a store ({exc}); choose another --out") from None
-    try:
-        domain = store.meta().get("domain")
-    finally:
-        store.db.close()
+    domain = _stored_domain(path)
     if domain != DOMAIN:
         raise InputError(f"{directory} holds another exercise's {STORE}: choose another --out")
+
+
+def _stored_domain(path: Path) -> str | None:
+    """The domain a store was made for, read without writing to the file (it may be someone else's)."""
+    if not path.is_file():
+        raise InputError(f"{path}: not a store; choose another --out")
+    with path.open("rb") as file:
+        if file.read(16) != b"SQLite format 3\x00":
+            raise InputError(f"{path}: not a store; choose another --out")
+    wal = Path(f"{path}-wal").exists()
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?{'mode=ro' if wal else 'immutable=1'}", uri=True)
+        try:
+            row = db.execute("SELECT value FROM meta WHERE key = 'domain'").fetchone()
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:
+        raise InputError(f"{path}: not a meshwarn store ({exc}); choose another --out") from None
+    return None if row is None else str(row[0])
 
 
 def run_shared(

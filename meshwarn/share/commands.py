@@ -105,7 +105,7 @@ def check_partners(labels: Iterable[Label], agreements: Agreements) -> None:
 # What a run over an exercise's own reports (SCENARIO is DIR) writes anew: the earlier run's go first,
 # or a partner the new agreements drop would keep its old view and alerts. alerts/fused/ (from
 # `exercise warn` of the full picture) does not depend on the agreements, nor tracks.jsonl: kept.
-RUN_OUTPUTS = ("views", "quarantine.jsonl", "keys.json", "hub-summary.json", "logs", "receipts")
+RUN_OUTPUTS = ("views", "quarantine.jsonl", "keys.json", "hub-summary.json", "logs", "receipts", "keys", "nats")
 
 
 def clear_run_outputs(directory: Path) -> None:
@@ -167,7 +167,7 @@ def load_deliveries(  # noqa: ANN201
     loaded = load_scenario(scenario)
     if agreements is not None:
         check_partners([*loaded.labels.values(), *(sensor.label for sensor in loaded.sensors)], agreements)
-    replacing = check_replace(out, force)
+    replacing = check_replace(out, force, source)
     sim = simulate(loaded, seed)
     if replacing:
         replace_exercise(out)

@@ -53,28 +53,44 @@ DERIVED = (
     "tracks.jsonl", "score.json", "alerts.jsonl", "alerts", "views", "quarantine.jsonl", "store.sqlite",
     "store.sqlite-wal", "store.sqlite-shm", "keys.json", "hub-summary.json", "web-credentials.json",
     "map.png", "exercise.png", "exercise.geojson", "cot.xml", "maritime_truth.json", "vessel_tracks.jsonl",
-    "anomalies.jsonl", "maritime_score.json", "ais.nmea", "logs", "receipts",
+    "anomalies.jsonl", "maritime_score.json", "ais.nmea", "logs", "receipts", "keys", "nats",
 )  # fmt: skip
 
 
 def existing_exercise(directory: Path) -> list[str]:
-    """The exercise files (simulated or derived) already in DIR, as names (folders end in /)."""
+    """The exercise files (simulated or derived) already in DIR, as names (folders end in /).
+
+    Only a DIR with reports.jsonl is an exercise: files of these names anywhere else may be the
+    user's own (a views/ or logs/ folder), and are never taken for an exercise to replace."""
     if not directory.is_dir():
         return []
-    return [
+    found = [
         name + ("/" if (directory / name).is_dir() else "")
         for name in (*SIMULATED, *DERIVED)
         if (directory / name).exists()
     ]
+    if found and not (directory / "reports.jsonl").is_file():
+        raise InputError(
+            f"--out {directory} holds {', '.join(found[:3])} but no reports.jsonl: not an exercise "
+            "meshwarn made, so nothing there is replaced; choose another --out"
+        )
+    return found
 
 
-def check_replace(out: Path, force: bool) -> bool:
+def check_replace(out: Path, force: bool, source: Path | None = None) -> bool:
     """Whether DIR already holds an exercise that new reports would replace; refused without --force.
 
     Callers replace it only once the new reports exist (simulated, or read whole), so that a failed
-    run leaves the old exercise whole."""
+    run leaves the old exercise whole. ``source``: the input file, never among what is replaced."""
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out}: a file, not a directory")
+    if source is not None and source.is_file() and out.is_dir():
+        inside = source.resolve().parent == out.resolve() and source.name in (*SIMULATED, *DERIVED)
+        if inside:
+            raise InputError(
+                f"{source} is inside --out {out}, where the run writes {source.name}: copy the "
+                "scenario elsewhere or choose another --out"
+            )
     found = existing_exercise(out)
     if found and not force:
         shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
@@ -168,7 +184,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     if args.seed is not None and args.seed < 0:
         raise InputError(f"--seed {args.seed} must be a non-negative integer")
-    found = check_replace(args.out, args.force)
+    found = check_replace(args.out, args.force, Path(args.scenario))
     scenario = load_scenario(args.scenario)
     if args.quiet:
         sim = simulate(scenario, args.seed)
