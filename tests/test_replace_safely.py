@@ -78,3 +78,20 @@ def test_a_hub_stopped_mid_release_keeps_the_report_it_was_handling_for_flush() 
 
     asyncio.run(go())
     assert got == [b"r1"]
+
+
+def test_a_malformed_exercise_time_neither_crashes_nor_stalls_the_reorder_buffer() -> None:
+    got: list[bytes] = []
+
+    async def handle(subject: str, data: bytes, arrival: float) -> None:
+        got.append(data)
+
+    async def go() -> None:
+        order = Reorder(("KOR",), handle)
+        await order.feed("report.KOR.radar", b"nan", {"arrival": "nan", "index": "0"}, 1)
+        await order.feed("report.KOR.radar", b"junk", {"arrival": "10.0", "index": "x"}, 2)
+        await order.feed("report.KOR.radar", b"r3", {"arrival": "11.0", "index": "2"}, 3)
+        await order.flush()
+
+    asyncio.run(go())
+    assert got[0] == b"nan" and sorted(got) == sorted([b"nan", b"junk", b"r3"])  # none lost, none stuck

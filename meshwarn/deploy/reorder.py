@@ -83,6 +83,15 @@ def _number(data: bytes) -> float | None:
     return None if math.isnan(value) else value
 
 
+def _finite(text: str | None) -> float | None:
+    """A header's number, or None when absent, malformed or not finite (a node's bug, not a crash)."""
+    try:
+        value = float(text) if text is not None else math.nan
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
 def release_marker(partner: str, mark: Key) -> bytes:
     return json.dumps({"partner": partner, "mark": list(mark)}).encode()
 
@@ -128,13 +137,14 @@ class Reorder:
             value = _number(data)
             if value is not None:
                 self._heard(origin, (value, -math.inf, -1))
-        elif "arrival" not in headers or origin not in self.marks:
-            # not from one of our nodes (the verifier will say why): no exercise time to order it by
-            arrival = float(headers["arrival"]) if "arrival" in headers else time.time()
-            await self.handle(subject, data, arrival)
+        elif (arrival := _finite(headers.get("arrival"))) is None or origin not in self.marks:
+            # not from one of our nodes, or no usable exercise time (the verifier will say why):
+            # nothing to order it by, and a NaN key at the heap's head would stall every release
+            await self.handle(subject, data, time.time() if arrival is None else arrival)
             return
         else:
-            key = (float(headers["arrival"]), float(headers.get("index", math.inf)), seq)
+            index = _finite(headers.get("index"))
+            key = (arrival, math.inf if index is None else index, seq)
             self._heard(origin, key)
             if key <= self.floor:
                 self.late += 1
