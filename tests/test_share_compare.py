@@ -50,3 +50,4 @@ def test_a_change_is_shown_at_the_precision_of_its_values() -> None:
     a, b = 0.24, 0.17  # both read "0.2 km" at one decimal, which made "-0.1 km" look wrong
     assert (_fmt(a, "km"), _fmt(b, "km"), _change(a, b, "km")) == ("0.24 km", "0.17 km", "-0.07 km")
     assert _fmt(12.34, "km") == "12.3 km" and _fmt(95.0, "s") == "95.0 s"
+    assert (_fmt(0.2449, "km"), _fmt(0.1751, "km"), _change(0.2449, 0.1751, "km")) == ("0.24 km", "0.18 km", "-0.06 km")

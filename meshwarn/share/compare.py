@@ -245,7 +245,9 @@ def _change(a: float | None, b: float | None, unit: str) -> str:
         return f"{delta:+,.0f}"
     if unit == "km²":
         return f"{delta:+,.2f} km² ({(b / a - 1) * 100 if a else 0:+.0f}%)"
-    return f"{delta:+.{max(_digits(a, unit), _digits(b, unit))}f} {unit}"
+    digits = max(_digits(a, unit), _digits(b, unit))
+    delta = round(b, digits) - round(a, digits)  # the change between the values as shown
+    return f"{delta:+.{digits}f} {unit}"
 
 
 ROWS = (
