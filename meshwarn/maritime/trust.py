@@ -48,7 +48,7 @@ from meshwarn.share.audit import STORE, AuditLog, keys_digest, sha256
 from meshwarn.share.messages import QuarantineEntry, ViewMessage
 from meshwarn.share.run import KEYS, QUARANTINE, fresh_store, subject_of
 from meshwarn.share.signing import HUB, KeyRing, PublicKeys, canonical_bytes, sign_report
-from meshwarn.store.sqlite import Store
+from meshwarn.store.sqlite import Store, open_read_only
 
 Sent = tuple[str, bytes, float]  # (subject, payload, arrival): one report as it crosses the bus
 Interfere = Callable[[list[Sent], KeyRing], list[Sent]]  # what a test (or an attacker) does on the bus
@@ -281,20 +281,13 @@ def check_out(directory: Path) -> None:
 
 def _stored_domain(path: Path) -> str | None:
     """The domain a store was made for, read without writing to the file (it may be someone else's)."""
-    if not path.is_file():
-        raise InputError(f"{path}: not a store; choose another --out")
-    with path.open("rb") as file:
-        if file.read(16) != b"SQLite format 3\x00":
-            raise InputError(f"{path}: not a store; choose another --out")
-    wal = Path(f"{path}-wal").exists()
+    db = open_read_only(path, "a store")
     try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?{'mode=ro' if wal else 'immutable=1'}", uri=True)
-        try:
-            row = db.execute("SELECT value FROM meta WHERE key = 'domain'").fetchone()
-        finally:
-            db.close()
+        row = db.execute("SELECT value FROM meta WHERE key = 'domain'").fetchone()
     except sqlite3.DatabaseError as exc:
         raise InputError(f"{path}: not a meshwarn store ({exc}); choose another --out") from None
+    finally:
+        db.close()
     return None if row is None else str(row[0])
 
 

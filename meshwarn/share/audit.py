@@ -19,7 +19,7 @@ from meshwarn.errors import InputError
 from meshwarn.model import MessageError, Report, from_msgpack
 from meshwarn.share.messages import ViewMessage
 from meshwarn.share.signing import HUB, PublicKeys, canonical_bytes
-from meshwarn.store.sqlite import Store
+from meshwarn.store.sqlite import Store, open_read_only
 
 GENESIS = "0" * 64
 STORE = "store.sqlite"
@@ -173,7 +173,6 @@ def _check_quarantine(store: Store, digests: dict) -> list[Finding]:
     return out
 
 
-SQLITE_HEADER = b"SQLite format 3\x00"
 TABLES = ("keys", "reports", "outgoing", "quarantine", "audit")  # what verify_store reads
 
 
@@ -182,16 +181,7 @@ def check_store_file(path: Path) -> None:
 
     Opening it as a store would add the store's tables to any SQLite file (an empty file included)
     and then find nothing wrong with an empty audit chain; so the file is looked at read-only first."""
-    if not path.is_file():
-        raise InputError(f"{path}: not a file (a meshwarn store is one SQLite file)")
-    with path.open("rb") as file:  # unreadable: the CLI names the file
-        header = file.read(len(SQLITE_HEADER))
-    if header != SQLITE_HEADER:
-        raise InputError(f"{path}: not a meshwarn store (not an SQLite database)")
-    # immutable: a read-only look at a WAL-mode file would still leave -wal and -shm files beside
-    # it; but a store with a -wal file of its own (not checkpointed) must be read with that file.
-    wal = Path(f"{path}-wal").exists()
-    db = sqlite3.connect(f"{path.resolve().as_uri()}?{'mode=ro' if wal else 'immutable=1'}", uri=True)
+    db = open_read_only(path)
     try:
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         missing = [t for t in TABLES if t not in tables]

@@ -171,3 +171,25 @@ class Store:
         return {
             rid: set(vis.split(",")) for rid, vis in self.db.execute("SELECT id, visible_to FROM reports")
         }
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def open_read_only(path: Path, what: str = "a meshwarn store") -> sqlite3.Connection:
+    """A read-only connection to a file that may be someone else's: nothing is written to it.
+
+    Opening it as a Store would add the store's tables to any SQLite file, so callers that must first
+    decide whether it is a store look through this. Not an SQLite file: InputError naming it."""
+    from meshwarn.errors import InputError
+
+    if not path.is_file():
+        raise InputError(f"{path}: not a file ({what} is one SQLite file)")
+    with path.open("rb") as file:  # unreadable: the CLI names the file
+        header = file.read(len(SQLITE_HEADER))
+    if header != SQLITE_HEADER:
+        raise InputError(f"{path}: not {what} (not an SQLite database)")
+    # immutable: a read-only look at a WAL-mode file would still leave -wal and -shm files beside
+    # it; but a store with a -wal file of its own (not checkpointed) must be read with that file.
+    wal = Path(f"{path}-wal").exists()
+    return sqlite3.connect(f"{path.resolve().as_uri()}?{'mode=ro' if wal else 'immutable=1'}", uri=True)

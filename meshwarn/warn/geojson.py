@@ -35,12 +35,17 @@ def _plain(obj: Any) -> Any:
     return obj
 
 
-def track_features(tracks: Iterable[Track]) -> list[dict[str, Any]]:
-    history: dict[str, list[Track]] = {}
+def histories(tracks: Iterable[Track]) -> dict[str, list[Track]]:
+    """Each track's updates, in the order given, by track id."""
+    by_id: dict[str, list[Track]] = {}
     for t in tracks:
-        history.setdefault(t.id, []).append(t)
+        by_id.setdefault(t.id, []).append(t)
+    return by_id
+
+
+def track_features(tracks: Iterable[Track]) -> list[dict[str, Any]]:
     out = []
-    for tid, ts in history.items():
+    for tid, ts in histories(tracks).items():
         last = ts[-1]
         out.append(_feature({"type": "Point", "coordinates": [last.lon, last.lat, last.h]}, kind="track", id=tid,
                             time=last.time, status=last.status, phase=last.phase,
@@ -62,11 +67,8 @@ def track_features(tracks: Iterable[Track]) -> list[dict[str, Any]]:
 
 
 def vessel_features(tracks: Iterable[Track]) -> list[dict[str, Any]]:
-    history: dict[str, list[Track]] = {}
-    for t in tracks:
-        history.setdefault(t.id, []).append(t)
     out = []
-    for tid, ts in history.items():
+    for tid, ts in histories(tracks).items():
         last = ts[-1]
         out.append(_feature({"type": "Point", "coordinates": [last.lon, last.lat]}, kind="vessel_track", id=tid,
                             time=last.time, status=last.status, identified=tid.startswith("V"),
